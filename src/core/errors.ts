@@ -1,0 +1,53 @@
+/**
+ * The error catalogue: every failure a client of the LB or of a shard server can meet, with its HTTP status.
+ * Every body reads {"message": "<Error> ...", "status": "failure"} (API.md, conventions).
+ * docs/errors.md lists every code; a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  INVALID_JSON: 400,
+  INVALID_FIELD: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_CONFIGURED: 400,
+  KEY_OUT_OF_RANGE: 400,
+  DUPLICATE_KEY: 400,
+  KEY_NOT_FOUND: 404,
+  RANGE_INVERTED: 400,
+  UNKNOWN_SHARD: 400,
+  UNKNOWN_SERVER: 404,
+  BAD_CONFIG: 400,
+  TOO_FEW_NEW_SERVERS: 400,
+  TOO_MANY_TO_REMOVE: 400,
+  LAST_REPLICA: 400,
+  SERVER_EXISTS: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  NO_MAJORITY: 503,
+  NO_REPLICA: 503,
+  UPSTREAM_FAILED: 502,
+  SPAWN_FAILED: 500,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that maps to one HTTP answer. `message` already carries the "<Error> " prefix. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail: string, status?: number) {
+    super(detail.startsWith('<Error>') ? detail : `<Error> ${detail}`);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status ?? ERROR_CODES[code];
+  }
+}
+
+/** Throws an ApiError; `detail` is the human part after "<Error> ". */
+export function fail(code: ErrorCode, detail: string): never {
+  throw new ApiError(code, detail);
+}
+
+/** The wire body of a failure. */
+export function failureBody(message: string): { message: string; status: 'failure' } {
+  return { message: message.startsWith('<Error>') ? message : `<Error> ${message}`, status: 'failure' };
+}

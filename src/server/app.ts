@@ -1,0 +1,127 @@
+/**
+ * The shard server's HTTP API (API.md, "Shard server"): parse, store, reply. Built without listening so tests
+ * can drive it with app.request().
+ */
+import { Hono, type Context } from 'hono';
+import { fail } from '../core/errors.js';
+import { isPlainObject, parseKey, parseRange, parseRow, parseSchema, type Row } from '../core/table.js';
+import { parseShardField, parseShardList, parseUpdateBody } from '../core/schemas.js';
+import { installErrorHandlers, limitBody, methodNotAllowed, readJson } from '../shared/http-errors.js';
+import { createLogger } from '../shared/log.js';
+import type { ShardStore } from './store.js';
+
+export interface ServerAppOptions {
+  store: ShardStore;
+  serverId: string;
+  /** request body limit in bytes (copy-back batches are large) */
+  maxBody?: number;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
+
+export function createServerApp(opts: ServerAppOptions): Hono {
+  const { store, serverId } = opts;
+  const log = createLogger(`server ${serverId}`);
+  const app = new Hono();
+  installErrorHandlers(app, log);
+  app.use('*', limitBody(opts.maxBody ?? 64 * 1024 * 1024));
+
+  const body = async (c: Context) => {
+    const b = await readJson(c);
+    if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object');
+    return b;
+  };
+  const schema = () => store.configuredSchema ?? fail('NOT_CONFIGURED', `Server ${serverId} is not configured; POST /config first`);
+
+  app.post('/config', async (c) => {
+    const b = await body(c);
+    const sch = parseSchema(b.schema);
+    const shards = parseShardList(b.shards);
+    store.configure(sch, shards);
+    log.info('configured', { shards });
+    return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
+  });
+
+  app.get('/heartbeat', (c) => c.body(null, 200));
+
+  const copy = async (c: Context) => {
+    let b = await readJson(c);
+    if (b === undefined && c.req.query('shards')) b = { shards: c.req.query('shards')!.split(',') };
+    if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object with shards');
+    const shards = parseShardList(b.shards);
+    schema();
+    const out: Record<string, Row[] | string> = {};
+    for (const s of shards) out[s] = store.all(s);
+    out.status = 'success';
+    return c.json(out);
+  };
+  app.get('/copy', copy);
+  app.post('/copy', copy);
+
+  /** Not in the assignment: row count and digest per shard, so the LB can verify a copy-back without moving rows. */
+  app.post('/digest', async (c) => {
+    const b = await body(c);
+    const shards = parseShardList(b.shards);
+    schema();
+    const out: Record<string, unknown> = {};
+    for (const s of shards) out[s] = store.digest(s);
+    out.status = 'success';
+    return c.json(out);
+  });
+
+  app.post('/read', async (c) => {
+    const b = await body(c);
+    const sch = schema();
+    const shard = parseShardField(b);
+    const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
+    // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
+    return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
+  });
+
+  app.post('/write', async (c) => {
+    const b = await body(c);
+    const sch = schema();
+    const shard = parseShardField(b);
+    const currIdx = b.curr_idx === undefined ? store.has(shard) ? store.count(shard) : 0 : parseKey(b.curr_idx, 'curr_idx');
+    if (!Array.isArray(b.data)) fail('INVALID_FIELD', 'data must be an array of rows');
+    const rows = b.data.map((r, i) => parseRow(sch, r, `data[${i}]`));
+    const n = store.write(shard, rows);
+    return c.body(`{"message":"Data entries added","current_idx":${currIdx + n},"status":"success"}`, 200, JSON_HEADERS);
+  });
+
+  app.put('/update', async (c) => {
+    const b = await body(c);
+    const sch = schema();
+    const shard = parseShardField(b);
+    const { key, row } = parseUpdateBody(sch, b);
+    const old = b.return_old === true ? store.get(shard, key) : undefined;
+    if (!store.update(shard, key, row)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+    const res: Record<string, unknown> = { message: `Data entry for ${sch.columns[0]}:${key} updated`, status: 'success' };
+    if (old) res.old = old;
+    return c.json(res);
+  });
+
+  app.delete('/del', async (c) => {
+    const b = await body(c);
+    const sch = schema();
+    const shard = parseShardField(b);
+    const key = parseKey(b[sch.columns[0]], sch.columns[0]);
+    const old = b.return_old === true ? store.get(shard, key) : undefined;
+    if (!store.del(shard, key)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+    const res: Record<string, unknown> = { message: `Data entry with ${sch.columns[0]}:${key} removed`, status: 'success' };
+    if (old) res.old = old;
+    return c.json(res);
+  });
+
+  methodNotAllowed(app, {
+    '/config': ['POST'],
+    '/heartbeat': ['GET'],
+    '/copy': ['GET', 'POST'],
+    '/digest': ['POST'],
+    '/read': ['POST'],
+    '/write': ['POST'],
+    '/update': ['PUT'],
+    '/del': ['DELETE'],
+  });
+  return app;
+}
