@@ -38,6 +38,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const sch = parseSchema(b.schema);
     const shards = parseShardList(b.shards);
     store.configure(sch, shards);
+    // Not in the assignment: "reset": [...] empties shards before the LB refills them
+    if (b.reset !== undefined) store.reset(parseShardList(b.reset, 'reset'));
     log.info('configured', { shards });
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
   });
@@ -67,6 +69,17 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     for (const s of shards) out[s] = store.digest(s);
     out.status = 'success';
     return c.json(out);
+  });
+
+  /** Not in the assignment: the LB's undo of a write it could not acknowledge (see lb/DESIGN.md). */
+  app.post('/rollback', async (c) => {
+    const b = await body(c);
+    const sch = schema();
+    const shard = parseShardField(b);
+    const remove = Array.isArray(b.remove) ? b.remove.map((k, i) => parseKey(k, `remove[${i}]`)) : [];
+    const restore = Array.isArray(b.restore) ? b.restore.map((r, i) => parseRow(sch, r, `restore[${i}]`)) : [];
+    store.rollback(shard, remove, restore);
+    return c.json({ message: `Rolled back ${remove.length + restore.length} entries`, status: 'success' });
   });
 
   app.post('/read', async (c) => {
@@ -118,6 +131,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     '/heartbeat': ['GET'],
     '/copy': ['GET', 'POST'],
     '/digest': ['POST'],
+    '/rollback': ['POST'],
     '/read': ['POST'],
     '/write': ['POST'],
     '/update': ['PUT'],

@@ -10,6 +10,7 @@ import { sameSchema, type Row, type Schema } from '../core/table.js';
 
 interface ShardTable {
   insert: Statement;
+  upsert: Statement;
   range: Statement;
   update: Statement;
   del: Statement;
@@ -67,6 +68,7 @@ export class ShardStore {
       const list = cols.map(q).join(', ');
       this.tables.set(id, {
         insert: this.db.prepare(`INSERT INTO ${t} (${list}) VALUES (${cols.map(() => '?').join(', ')})`),
+        upsert: this.db.prepare(`INSERT OR REPLACE INTO ${t} (${list}) VALUES (${cols.map(() => '?').join(', ')})`),
         range: this.db.prepare(`SELECT ${list} FROM ${t} WHERE ${key} BETWEEN ? AND ? ORDER BY ${key}`),
         update: this.db.prepare(`UPDATE ${t} SET ${cols.slice(1).map((c) => `${q(c)} = ?`).join(', ') || `${key} = ${key}`} WHERE ${key} = ?`),
         del: this.db.prepare(`DELETE FROM ${t} WHERE ${key} = ?`),
@@ -80,7 +82,7 @@ export class ShardStore {
   private drop(id: string): void {
     const t = this.tables.get(id);
     if (!t) return;
-    for (const s of [t.insert, t.range, t.update, t.del, t.get, t.all]) s.free();
+    for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all]) s.free();
     this.db.exec(`DROP TABLE IF EXISTS "${id}"`);
     this.tables.delete(id);
   }
@@ -175,5 +177,39 @@ export class ShardStore {
   digest(shard: string): ShardDigest {
     const rows = this.all(shard);
     return { count: rows.length, digest: digestRows(rows) };
+  }
+
+  /**
+   * Undoes a write the LB could not acknowledge (no majority): deletes `remove`, puts back `restore`
+   * (rows an update overwrote or a delete removed). One transaction.
+   */
+  rollback(shard: string, remove: number[], restore: Row[]): void {
+    const t = this.table(shard);
+    const cols = this.schema!.columns;
+    this.db.exec('BEGIN');
+    try {
+      for (const k of remove) {
+        t.del.run([k]);
+        t.count -= this.db.getRowsModified();
+      }
+      for (const r of restore) {
+        const existed = this.rows(t.get, [r[cols[0]]]).length > 0;
+        t.upsert.run(cols.map((c) => r[c]));
+        if (!existed) t.count++;
+      }
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** Empties shards (before a copy-back into a server that may hold stale rows). */
+  reset(shards: string[]): void {
+    for (const id of shards) {
+      const t = this.table(id);
+      this.db.exec(`DELETE FROM "${id}"`);
+      t.count = 0;
+    }
   }
 }

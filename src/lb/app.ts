@@ -1,0 +1,124 @@
+/**
+ * The LB's HTTP API (API.md, "Load balancer"). Each handler goes parse, cluster, reply. The read answer is
+ * spliced from the servers' bodies rather than parsed and re-serialised.
+ */
+import { Hono, type Context } from 'hono';
+import { fail } from '../core/errors.js';
+import { isPlainObject } from '../core/table.js';
+import { parseAddBody, parseDelBody, parseInitBody, parseReadBody, parseRmBody, parseUpdateBody, parseWriteBody } from '../core/schemas.js';
+import { installErrorHandlers, limitBody, methodNotAllowed, readJson } from '../shared/http-errors.js';
+import type { Logger } from '../shared/log.js';
+import type { Cluster } from './cluster.js';
+
+export interface LbAppOptions {
+  cluster: Cluster;
+  log: Logger;
+  /** request body limit, bytes (API.md: 4 MiB by default) */
+  maxBody?: number;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
+const DATA_PREFIX = '{"data":[';
+const DATA_SUFFIX = '],"status":"success"}';
+
+/** The rows of a server's /read body, as JSON text without the brackets ('' when none). */
+export function dataOf(body: string): string {
+  if (body.startsWith(DATA_PREFIX) && body.endsWith(DATA_SUFFIX)) return body.slice(DATA_PREFIX.length, body.length - DATA_SUFFIX.length);
+  const rows = (JSON.parse(body) as { data: unknown[] }).data;
+  return JSON.stringify(rows).slice(1, -1);
+}
+
+export function createLbApp(opts: LbAppOptions): Hono {
+  const { cluster, log } = opts;
+  const app = new Hono();
+  installErrorHandlers(app, log);
+  app.use('*', limitBody(opts.maxBody ?? 4 * 1024 * 1024));
+
+  const body = async (c: Context) => {
+    const b = await readJson(c);
+    if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object');
+    return b;
+  };
+  const schema = () => {
+    cluster.keyColumn(); // throws NOT_CONFIGURED first
+    return cluster.currentSchema!;
+  };
+
+  app.post('/init', async (c) => {
+    const b = parseInitBody(await body(c));
+    await cluster.init(b);
+    return c.json({ message: 'Configured Database', status: 'success' });
+  });
+
+  app.get('/status', (c) => c.json(cluster.status()));
+
+  app.post('/add', async (c) => {
+    const r = await cluster.add(parseAddBody(await body(c)));
+    return c.json({ N: r.N, message: r.message, status: 'successful' });
+  });
+
+  const rm = async (c: Context) => {
+    const r = await cluster.rm(parseRmBody(await body(c)));
+    return c.json({ message: { N: r.N, servers: r.servers }, status: 'successful' });
+  };
+  app.delete('/rm', rm);
+  app.post('/rm', rm);
+
+  app.post('/read', async (c) => {
+    const b = await body(c);
+    const { low, high } = parseReadBody(schema(), b);
+    const r = await cluster.read(low, high);
+    let data = '';
+    for (const raw of r.bodies) {
+      const d = dataOf(raw);
+      if (d) data = data ? `${data},${d}` : d;
+    }
+    return c.body(`{"shards_queried":${JSON.stringify(r.shards)},"data":[${data}],"status":"success"}`, 200, JSON_HEADERS);
+  });
+
+  app.post('/write', async (c) => {
+    const b = await body(c);
+    const rows = parseWriteBody(schema(), b);
+    const n = await cluster.write(rows);
+    return c.body(`{"message":"${n} Data entries added","status":"success"}`, 200, JSON_HEADERS);
+  });
+
+  app.put('/update', async (c) => {
+    const sch = schema();
+    const { key, row } = parseUpdateBody(sch, await body(c));
+    await cluster.update(key, row);
+    return c.json({ message: `Data entry for ${sch.columns[0]}: ${key} updated`, status: 'success' });
+  });
+
+  app.delete('/del', async (c) => {
+    const sch = schema();
+    const key = parseDelBody(sch, await body(c));
+    await cluster.del(key);
+    return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed from all replicas`, status: 'success' });
+  });
+
+  app.get('/read/:server', async (c) => {
+    const out: Record<string, unknown> = await cluster.readServer(c.req.param('server'));
+    out.status = 'success';
+    return c.json(out);
+  });
+
+  // not in the assignment: health detail, recovery events and incidents for `shardctl status/events/ps`
+  app.get('/cluster', (c) => c.json({ ...cluster.details(), status: 'success' }));
+  app.get('/events', (c) => c.json({ events: cluster.events.list(), incidents: cluster.events.incidents, status: 'success' }));
+
+  methodNotAllowed(app, {
+    '/init': ['POST'],
+    '/status': ['GET'],
+    '/add': ['POST'],
+    '/rm': ['DELETE', 'POST'],
+    '/read': ['POST'],
+    '/write': ['POST'],
+    '/update': ['PUT'],
+    '/del': ['DELETE'],
+    '/read/:server': ['GET'],
+    '/cluster': ['GET'],
+    '/events': ['GET'],
+  });
+  return app;
+}

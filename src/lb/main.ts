@@ -1,0 +1,77 @@
+/**
+ * LB entry point: `node dist/src/lb/main.js`. Configured by the environment, which `shardctl up` sets:
+ *   PORT (5000), HOST (0.0.0.0), SHARDCTL_RUNTIME (process|docker), SHARDCTL_STATE_DIR (metadata, logs),
+ *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
+ *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
+ * Saved metadata in the state dir is resumed on start. SIGTERM/SIGINT stop every server, then the LB.
+ */
+import { serve } from '@hono/node-server';
+import { join } from 'node:path';
+import { HASHES } from '../core/hash-ring.js';
+import { createLogger } from '../shared/log.js';
+import { createRuntime } from '../runtime/select.js';
+import { createLbApp } from './app.js';
+import { Cluster } from './cluster.js';
+import { MetaStore } from './metadata.js';
+import { HttpShardClient } from './shard-client.js';
+
+const env = process.env;
+const num = (k: string, d?: number) => (env[k] !== undefined && env[k] !== '' ? Number(env[k]) : d);
+const log = createLogger('lb');
+const stateDir = env.SHARDCTL_STATE_DIR || join(process.cwd(), '.shardctl', env.SHARDCTL_CLUSTER || 'default');
+const runtime = await createRuntime(env.SHARDCTL_RUNTIME || 'process', {
+  cluster: env.SHARDCTL_CLUSTER || 'default',
+  stateDir,
+  network: env.SHARDCTL_NETWORK,
+  image: env.SHARDCTL_SERVER_IMAGE,
+});
+const meta = await MetaStore.open(join(stateDir, 'meta.db'));
+const hashName = env.SHARDCTL_RING_HASH || 'mix';
+if (!HASHES[hashName]) {
+  log.error(`unknown SHARDCTL_RING_HASH ${hashName}; use one of ${Object.keys(HASHES).join(', ')}`);
+  process.exit(2);
+}
+const cluster = new Cluster({
+  runtime,
+  client: new HttpShardClient({ connections: num('SHARDCTL_POOL_CONNECTIONS', 32) }),
+  log,
+  meta,
+  ring: { slots: num('SHARDCTL_RING_SLOTS'), vnodes: num('SHARDCTL_RING_VNODES'), hash: HASHES[hashName] },
+  heartbeat: {
+    intervalMs: num('SHARDCTL_HB_INTERVAL_MS', 500),
+    timeoutMs: num('SHARDCTL_HB_TIMEOUT_MS', 500),
+    misses: num('SHARDCTL_HB_MISSES', 3),
+  },
+  maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS', 5000),
+});
+const saved = meta.load();
+if (saved) {
+  log.info('resuming saved cluster', { servers: Object.keys(saved.servers).length, shards: saved.shards.length });
+  await cluster.resume(saved).catch((e) => log.error('resume failed', { err: String(e) }));
+}
+cluster.startHeartbeats();
+const app = createLbApp({ cluster, log, maxBody: num('SHARDCTL_MAX_BODY') });
+const port = num('PORT', 5000)!;
+const server = serve({ fetch: app.fetch, port, hostname: env.HOST || '0.0.0.0' }, (info) => {
+  process.stdout.write(`${JSON.stringify({ event: 'listening', port: info.port })}\n`);
+  log.info('listening', { port: info.port, runtime: runtime.kind, stateDir });
+});
+server.on('error', (e: NodeJS.ErrnoException) => {
+  log.error(e.code === 'EADDRINUSE' ? `port ${port} is taken: stop what uses it or pick another with --port` : `cannot listen: ${e.message}`);
+  process.exit(3);
+});
+let stopping = false;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${sig}: stopping every server`);
+    server.close();
+    const hard = setTimeout(() => process.exit(1), 20_000);
+    hard.unref();
+    cluster
+      .shutdown(env.SHARDCTL_KEEP_SERVERS !== '1')
+      .catch((e) => log.error('shutdown', { err: String(e) }))
+      .finally(() => process.exit(0));
+  });
+}

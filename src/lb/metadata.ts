@@ -1,0 +1,70 @@
+/**
+ * The LB's metadata (the assignment's ShardT and MapT) in sql.js, written to a file (process runtime) or a
+ * volume (docker) after every membership change so a restarted LB resumes the same cluster. Never touched on
+ * the request path: the LB serves from its in-memory topology and calls save() only when membership changes.
+ */
+import initSqlJs, { type Database } from 'sql.js';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ShardDef } from '../core/shard-map.js';
+import type { Schema } from '../core/table.js';
+
+export interface PersistedState {
+  schema: Schema;
+  shards: (ShardDef & { valid_idx: number })[];
+  servers: Record<string, string[]>;
+  /** servers fenced (missed a write) and not yet refilled: never trust their rows after a restart */
+  stale: string[];
+}
+
+export class MetaStore {
+  private constructor(
+    private readonly db: Database,
+    private readonly file: string | undefined,
+  ) {}
+
+  static async open(file?: string): Promise<MetaStore> {
+    const SQL = await initSqlJs();
+    const db = file && existsSync(file) ? new SQL.Database(readFileSync(file)) : new SQL.Database();
+    db.exec(`CREATE TABLE IF NOT EXISTS ShardT (Stud_id_low INTEGER, Shard_id TEXT PRIMARY KEY, Shard_size INTEGER, valid_idx INTEGER);
+             CREATE TABLE IF NOT EXISTS MapT (Shard_id TEXT, Server_id TEXT, stale INTEGER DEFAULT 0);
+             CREATE TABLE IF NOT EXISTS Meta (key TEXT PRIMARY KEY, value TEXT);`);
+    return new MetaStore(db, file);
+  }
+
+  load(): PersistedState | undefined {
+    const schema = this.db.exec(`SELECT value FROM Meta WHERE key = 'schema'`)[0]?.values[0]?.[0];
+    if (typeof schema !== 'string') return undefined;
+    const shards = (this.db.exec('SELECT Stud_id_low, Shard_id, Shard_size, valid_idx FROM ShardT ORDER BY Stud_id_low')[0]?.values ?? []).map(
+      ([low, id, size, idx]) => ({ Stud_id_low: Number(low), Shard_id: String(id), Shard_size: Number(size), valid_idx: Number(idx) }),
+    );
+    const servers: Record<string, string[]> = {};
+    const order = JSON.parse(String(this.db.exec(`SELECT value FROM Meta WHERE key = 'servers'`)[0]?.values[0]?.[0] ?? '[]')) as string[];
+    for (const s of order) servers[s] = [];
+    const stale = new Set<string>();
+    for (const [sh, srv, st] of this.db.exec('SELECT Shard_id, Server_id, stale FROM MapT ORDER BY rowid')[0]?.values ?? []) {
+      (servers[String(srv)] ??= []).push(String(sh));
+      if (Number(st)) stale.add(String(srv));
+    }
+    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale] };
+  }
+
+  save(s: PersistedState | undefined): void {
+    this.db.exec('BEGIN; DELETE FROM ShardT; DELETE FROM MapT; DELETE FROM Meta;');
+    if (s) {
+      this.db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(s.schema)]);
+      this.db.run(`INSERT INTO Meta VALUES ('servers', ?)`, [JSON.stringify(Object.keys(s.servers))]);
+      for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx]);
+      const stale = new Set(s.stale);
+      for (const [srv, list] of Object.entries(s.servers))
+        for (const sh of list) this.db.run('INSERT INTO MapT VALUES (?, ?, ?)', [sh, srv, stale.has(srv) ? 1 : 0]);
+    }
+    this.db.exec('COMMIT');
+    if (this.file) {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.tmp`;
+      writeFileSync(tmp, this.db.export());
+      renameSync(tmp, this.file);
+    }
+  }
+}

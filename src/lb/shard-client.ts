@@ -1,0 +1,190 @@
+/**
+ * The LB's calls to shard servers over undici keep-alive pools, one pool per server. A server's 4xx comes back
+ * as an ApiError with the server's own message; a refused connection, a timeout or a 5xx as an UpstreamError,
+ * which the cluster treats as that replica failing.
+ */
+import { Pool } from 'undici';
+import { ApiError, type ErrorCode } from '../core/errors.js';
+import type { Row, Schema } from '../core/table.js';
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly server: string,
+    message: string,
+  ) {
+    super(`${server}: ${message}`);
+    this.name = 'UpstreamError';
+  }
+}
+
+export interface ShardDigest {
+  count: number;
+  digest: string;
+}
+
+/** What the LB needs from a shard server (STYLE.md, "Interfaces at the seams"). */
+export interface ShardClient {
+  setAddress(server: string, url: string): void;
+  forget(server: string): void;
+  heartbeat(server: string, timeoutMs: number): Promise<boolean>;
+  config(server: string, schema: Schema, shards: string[]): Promise<void>;
+  /** empties shards on the server (before a copy-back) */
+  reset(server: string, schema: Schema, shards: string[]): Promise<void>;
+  /** the raw body {"data":[...],"status":"success"} */
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string>;
+  /** body is a pre-serialised {"shard","curr_idx","data"} so one string serves every replica */
+  writeRaw(server: string, body: string): Promise<void>;
+  update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined>;
+  del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined>;
+  copy(server: string, shards: string[]): Promise<Record<string, Row[]>>;
+  digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>>;
+  rollback(server: string, shard: string, keyCol: string, remove: number[], restore: Row[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export interface HttpShardClientOptions {
+  connections?: number;
+  /** per-request timeout for data calls */
+  timeoutMs?: number;
+}
+
+export class HttpShardClient implements ShardClient {
+  private readonly pools = new Map<string, Pool>();
+  /** heartbeats get pools of their own, so a busy data pool never delays them into a false death */
+  private readonly hbPools = new Map<string, Pool>();
+  private readonly urls = new Map<string, string>();
+  constructor(private readonly opts: HttpShardClientOptions = {}) {}
+
+  setAddress(server: string, url: string): void {
+    if (this.urls.get(server) === url) return;
+    this.forget(server);
+    this.urls.set(server, url);
+  }
+
+  /** Drops the server's pool; its requests in flight fail at once (fencing must not wait for timeouts). */
+  forget(server: string): void {
+    for (const m of [this.pools, this.hbPools]) {
+      const p = m.get(server);
+      m.delete(server);
+      if (p) void p.destroy().catch(() => undefined);
+    }
+    this.urls.delete(server);
+  }
+
+  private pool(server: string): Pool {
+    let p = this.pools.get(server);
+    if (!p) {
+      const url = this.urls.get(server);
+      if (!url) throw new UpstreamError(server, 'no address known');
+      const t = this.opts.timeoutMs ?? 15_000;
+      p = new Pool(url, {
+        connections: this.opts.connections ?? 32,
+        keepAliveTimeout: 60_000,
+        headersTimeout: t,
+        bodyTimeout: t,
+        connectTimeout: Math.min(t, 5_000),
+      });
+      this.pools.set(server, p);
+    }
+    return p;
+  }
+
+  private async call(server: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: string, timeoutMs?: number): Promise<string> {
+    let res;
+    try {
+      res = await this.pool(server).request({
+        method,
+        path,
+        headers: body === undefined ? undefined : JSON_HEADERS,
+        body,
+        ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
+      });
+    } catch (e) {
+      throw new UpstreamError(server, (e as Error).message || String(e));
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw new UpstreamError(server, `reading the answer: ${(e as Error).message}`);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return text;
+    if (res.statusCode >= 400 && res.statusCode < 500) {
+      let msg = text;
+      try {
+        msg = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        /* not JSON */
+      }
+      const code: ErrorCode = res.statusCode === 404 ? 'KEY_NOT_FOUND' : res.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_FIELD';
+      throw new ApiError(code, msg, res.statusCode);
+    }
+    throw new UpstreamError(server, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  }
+
+  async heartbeat(server: string, timeoutMs: number): Promise<boolean> {
+    const url = this.urls.get(server);
+    if (!url) return false;
+    let p = this.hbPools.get(server);
+    if (!p) this.hbPools.set(server, (p = new Pool(url, { connections: 2, keepAliveTimeout: 60_000, connectTimeout: timeoutMs })));
+    try {
+      const res = await p.request({ method: 'GET', path: '/heartbeat', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async config(server: string, schema: Schema, shards: string[]): Promise<void> {
+    await this.call(server, 'POST', '/config', JSON.stringify({ schema, shards }));
+  }
+
+  async reset(server: string, schema: Schema, shards: string[]): Promise<void> {
+    await this.call(server, 'POST', '/config', JSON.stringify({ schema, shards, reset: shards }));
+  }
+
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
+    return this.call(server, 'POST', '/read', `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}}`);
+  }
+
+  async writeRaw(server: string, body: string): Promise<void> {
+    await this.call(server, 'POST', '/write', body);
+  }
+
+  async update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined> {
+    const t = await this.call(server, 'PUT', '/update', JSON.stringify({ shard, [keyCol]: key, data: row, return_old: true }));
+    return (JSON.parse(t) as { old?: Row }).old;
+  }
+
+  async del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined> {
+    const t = await this.call(server, 'DELETE', '/del', JSON.stringify({ shard, [keyCol]: key, return_old: true }));
+    return (JSON.parse(t) as { old?: Row }).old;
+  }
+
+  async copy(server: string, shards: string[]): Promise<Record<string, Row[]>> {
+    const t = await this.call(server, 'POST', '/copy', JSON.stringify({ shards }));
+    const j = JSON.parse(t) as Record<string, Row[]>;
+    delete j.status;
+    return j;
+  }
+
+  async digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>> {
+    const t = await this.call(server, 'POST', '/digest', JSON.stringify({ shards }));
+    const j = JSON.parse(t) as Record<string, ShardDigest>;
+    delete j.status;
+    return j;
+  }
+
+  async rollback(server: string, shard: string, keyCol: string, remove: number[], restore: Row[]): Promise<void> {
+    await this.call(server, 'POST', '/rollback', JSON.stringify({ shard, remove, restore, key: keyCol }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values(), ...this.hbPools.values()].map((p) => p.destroy().catch(() => undefined)));
+    this.pools.clear();
+    this.hbPools.clear();
+  }
+}

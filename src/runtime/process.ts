@@ -1,0 +1,154 @@
+/**
+ * The process runtime: each shard server is a child `node` process on 127.0.0.1 with a port of its own (the
+ * server picks a free one and prints it). Pids and ports go to <stateDir>/servers.json on every change, so
+ * `shardctl down` can stop them even if the LB died, and a restarted LB can adopt them.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
+
+const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
+
+interface Entry {
+  name: string;
+  pid: number;
+  port: number;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function readServerPids(stateDir: string): Entry[] {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'servers.json'), 'utf8')) as Entry[];
+  } catch {
+    return [];
+  }
+}
+
+export class ProcessRuntime implements ServerRuntime {
+  readonly kind = 'process';
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly startTimeoutMs = 10_000,
+  ) {
+    mkdirSync(join(stateDir, 'logs'), { recursive: true });
+    // adopt servers a previous LB of this cluster left running
+    for (const e of readServerPids(stateDir)) if (pidAlive(e.pid)) this.entries.set(e.name, e);
+  }
+
+  private save(): void {
+    writeFileSync(join(this.stateDir, 'servers.json'), JSON.stringify([...this.entries.values()]));
+  }
+
+  private handle(e: Entry): ServerHandle {
+    return { name: e.name, url: `http://127.0.0.1:${e.port}`, id: String(e.pid) };
+  }
+
+  async spawn(name: string): Promise<ServerHandle> {
+    await this.stop(name);
+    const logFile = join(this.stateDir, 'logs', `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    const child = spawn(process.execPath, [SERVER_MAIN], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SERVER_ID: name },
+      stdio: ['ignore', 'pipe', fd],
+      detached: true,
+    });
+    closeSync(fd);
+    child.unref();
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new RuntimeError(`server ${name} did not start within ${this.startTimeoutMs} ms (log: ${logFile})`));
+      }, this.startTimeoutMs);
+      const rl = createInterface({ input: child.stdout! });
+      rl.once('line', (line) => {
+        clearTimeout(timer);
+        rl.close();
+        child.stdout!.destroy();
+        try {
+          resolve(JSON.parse(line).port as number);
+        } catch {
+          reject(new RuntimeError(`server ${name} printed ${line.slice(0, 100)} instead of its port`));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new RuntimeError(`server ${name} exited with code ${code} while starting (log: ${logFile})`, undefined, code ?? undefined));
+      });
+    });
+    (child as unknown as { unref(): void }).unref();
+    const e = { name, pid: child.pid!, port };
+    this.entries.set(name, e);
+    this.save();
+    return this.handle(e);
+  }
+
+  private signal(name: string, sig: NodeJS.Signals): boolean {
+    const e = this.entries.get(name);
+    if (!e) return false;
+    try {
+      process.kill(e.pid, sig);
+    } catch {
+      /* already gone */
+    }
+    this.entries.delete(name);
+    this.save();
+    return true;
+  }
+
+  async stop(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (this.signal(name, 'SIGTERM') && e) await waitGone(e.pid, 3000).then((gone) => gone || killQuiet(e.pid));
+  }
+
+  async kill(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) throw new RuntimeError(`no running server named ${name}`);
+    // keep the entry until it is respawned: a crash, not a removal; `list` no longer reports it
+    killQuiet(e.pid);
+    await waitGone(e.pid, 2000);
+  }
+
+  async list(): Promise<ServerHandle[]> {
+    return [...this.entries.values()].filter((e) => pidAlive(e.pid)).map((e) => this.handle(e));
+  }
+
+  async logs(name: string, lines = 200): Promise<string> {
+    const f = join(this.stateDir, 'logs', `${name}.log`);
+    if (!existsSync(f)) throw new RuntimeError(`no log for ${name}`);
+    return readFileSync(f, 'utf8').split('\n').slice(-lines - 1).join('\n');
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((n) => this.stop(n)));
+  }
+}
+
+function killQuiet(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!pidAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !pidAlive(pid);
+}
