@@ -1,0 +1,159 @@
+/** up, down, kill, ps, logs: starting, stopping and poking a cluster on either runtime. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import chalk from 'chalk';
+import { ExitError, UsageError } from '../errors.js';
+import { callOk } from '../http.js';
+import { info, intArg, ok, print, table } from '../io.js';
+import { lbUrl, readRecord, removeRecord, stateDirOf, type ClusterRecord, type GlobalOpts } from '../context.js';
+import { processDown, processKill, processUp, tail } from '../process-cluster.js';
+import { pidAlive } from '../../runtime/process.js';
+
+export interface UpOpts extends GlobalOpts {
+  runtime?: string;
+  port: string;
+  foreground?: boolean;
+  build?: boolean;
+}
+
+function clusterName(o: GlobalOpts): string {
+  const n = o.name ?? 'default';
+  if (!/^[a-z0-9][a-z0-9_.-]{0,40}$/.test(n)) throw new UsageError(`--name must be lower-case letters, digits, _ . - (got ${n})`);
+  return n;
+}
+
+async function isRunning(rec: ClusterRecord): Promise<boolean> {
+  if (rec.runtime === 'process') return !!rec.lbPid && pidAlive(rec.lbPid);
+  const { dockerClusterRunning } = await import('../docker-cluster.js');
+  return dockerClusterRunning(rec);
+}
+
+export async function upCmd(o: UpOpts): Promise<void> {
+  const name = clusterName(o);
+  const port = intArg(o.port, '--port');
+  if (port < 1 || port > 65535) throw new UsageError('--port must be between 1 and 65535');
+  const prev = readRecord(name);
+  if (prev && (await isRunning(prev)))
+    throw new ExitError(`cluster ${name} is already running at ${prev.url} (${prev.runtime}); \`shardctl down${name === 'default' ? '' : ` --name ${name}`}\` first`);
+  let runtime = o.runtime;
+  if (!runtime) {
+    const { dockerAvailable } = await import('../../runtime/docker-cli.js');
+    runtime = (await dockerAvailable()) ? 'docker' : undefined;
+    if (!runtime)
+      throw new ExitError(
+        'no Docker engine answers (is dockerd running? `sudo systemctl start docker`, or `dockerd &`). ' +
+          'Run without docker: `shardctl up --runtime process`',
+      );
+  }
+  const stateDir = stateDirOf(name);
+  let rec: ClusterRecord;
+  if (runtime === 'process') {
+    if (o.foreground) info(`shardctl: LB on 127.0.0.1:${port} in the foreground; Ctrl-C stops it and every server`);
+    rec = await processUp({ name, port, stateDir, foreground: !!o.foreground });
+    if (o.foreground) return;
+  } else if (runtime === 'docker') {
+    const { dockerUp } = await import('../docker-cluster.js');
+    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false });
+  } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
+  print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime). Next: \`shardctl init\``));
+}
+
+export async function downCmd(o: GlobalOpts): Promise<void> {
+  const name = clusterName(o);
+  const rec = readRecord(name);
+  let result: Record<string, unknown>;
+  if (rec?.runtime === 'process') {
+    result = await processDown(rec);
+  } else {
+    const { dockerAvailable } = await import('../../runtime/docker-cli.js');
+    if (!rec && !(await dockerAvailable())) {
+      print(o.json, { name, stopped: false }, () => ok(`no cluster named ${name} is running`));
+      return;
+    }
+    const { dockerDown } = await import('../docker-cluster.js');
+    result = await dockerDown(name);
+  }
+  removeRecord(name);
+  print(o.json, { name, ...result }, () => ok(`cluster ${name} is down${rec ? '' : ' (there was no record of it; leftovers removed)'}`));
+}
+
+/** kill server3, kill Server3, kill 3: all name Server3 when the cluster has it. */
+export function resolveServer(arg: string, names: string[]): string {
+  const exact = names.find((n) => n === arg) ?? names.find((n) => n.toLowerCase() === arg.toLowerCase());
+  if (exact) return exact;
+  if (/^\d+$/.test(arg)) {
+    const byNum = names.find((n) => n.replace(/^\D+/, '') === arg);
+    if (byNum) return byNum;
+  }
+  throw new ExitError(`no server ${arg} in the cluster (servers: ${names.join(', ') || 'none'})`);
+}
+
+export async function killCmd(arg: string, o: GlobalOpts): Promise<void> {
+  const name = clusterName(o);
+  const rec = readRecord(name) ?? (() => { throw new ExitError(`no cluster named ${name} is running here; start one with \`shardctl up\``); })();
+  const status = (await callOk(lbUrl(o), 'GET', '/status')) as { servers: Record<string, string[]> };
+  const server = resolveServer(arg, Object.keys(status.servers ?? {}));
+  const t = Date.now();
+  if (rec.runtime === 'process') processKill(rec, server);
+  else {
+    const { dockerKill } = await import('../docker-cluster.js');
+    await dockerKill(name, server);
+  }
+  print(o.json, { killed: server, at: t }, () => ok(`killed ${server}; the LB will detect it and respawn it (watch \`shardctl events\`)`));
+}
+
+export async function psCmd(o: GlobalOpts): Promise<void> {
+  const name = clusterName(o);
+  const rec = readRecord(name);
+  if (!rec) throw new ExitError(`no cluster named ${name} is running here`);
+  let rows: { name: string; id: string; state: string; shards: string }[] = [];
+  let shardsOf: Record<string, string[]> = {};
+  try {
+    shardsOf = ((await callOk(rec.url, 'GET', '/status')) as { servers: Record<string, string[]> }).servers ?? {};
+  } catch {
+    /* LB down: still list what runs */
+  }
+  if (rec.runtime === 'process') {
+    const { readServerPids } = await import('../../runtime/process.js');
+    rows.push({ name: 'lb', id: String(rec.lbPid), state: rec.lbPid && pidAlive(rec.lbPid) ? 'running' : 'exited', shards: '' });
+    for (const e of readServerPids(rec.stateDir))
+      rows.push({ name: e.name, id: `pid ${e.pid} :${e.port}`, state: pidAlive(e.pid) ? 'running' : 'exited', shards: (shardsOf[e.name] ?? []).join(',') });
+  } else {
+    const { dockerPs } = await import('../docker-cluster.js');
+    rows = (await dockerPs(name)).map((c) => ({ ...c, shards: (shardsOf[c.name] ?? []).join(',') }));
+  }
+  print(o.json, rows, () =>
+    process.stdout.write(`${table(['NAME', 'ID', 'STATE', 'SHARDS'], rows.map((r) => [r.name, r.id, r.state === 'running' ? chalk.green(r.state) : chalk.red(r.state), r.shards]))}\n`),
+  );
+}
+
+export async function logsCmd(target: string, o: GlobalOpts & { follow?: boolean; lines?: string }): Promise<void> {
+  const name = clusterName(o);
+  const rec = readRecord(name);
+  if (!rec) throw new ExitError(`no cluster named ${name} is running here`);
+  const lines = o.lines ? intArg(o.lines, '--lines') : 100;
+  if (rec.runtime === 'process') {
+    let file = join(rec.stateDir, 'lb.log');
+    if (target !== 'lb') {
+      const status = (await callOk(rec.url, 'GET', '/status').catch(() => ({ servers: {} }))) as { servers: Record<string, string[]> };
+      const { readServerPids } = await import('../../runtime/process.js');
+      const names = [...new Set([...Object.keys(status.servers ?? {}), ...readServerPids(rec.stateDir).map((e) => e.name)])];
+      file = join(rec.stateDir, 'logs', `${resolveServer(target, names)}.log`);
+    }
+    if (!existsSync(file)) throw new ExitError(`no log at ${file}`);
+    process.stdout.write(`${tail(file, lines)}\n`);
+    if (o.follow) {
+      let size = readFileSync(file).length;
+      const { watch } = await import('node:fs');
+      watch(file, () => {
+        const buf = readFileSync(file);
+        if (buf.length > size) process.stdout.write(buf.subarray(size).toString('utf8'));
+        size = buf.length;
+      });
+      await new Promise(() => undefined);
+    }
+    return;
+  }
+  const { dockerLogs } = await import('../docker-cluster.js');
+  await dockerLogs(name, target, lines, !!o.follow);
+}

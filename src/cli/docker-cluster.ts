@@ -1,0 +1,111 @@
+/**
+ * A cluster on docker, as the assignment runs it: only the LB container is published (on 127.0.0.1), and the LB
+ * spawns the server containers. Everything carries the cluster's label; `down` removes exactly that.
+ */
+import { execa } from 'execa';
+import { docker, imageExists } from '../runtime/docker-cli.js';
+import { labels, lbContainerName, lbRunArgs, networkName, parsePs, psArgs, serverContainerName, volumeName, LABEL_CLUSTER } from '../runtime/docker-args.js';
+import { ExitError } from './errors.js';
+import { waitForLb } from './http.js';
+import { info } from './io.js';
+import { buildImages, LB_IMAGE, SERVER_IMAGE } from './images.js';
+import { checkPortFree } from './process-cluster.js';
+import { writeRecord, type ClusterRecord } from './context.js';
+
+export interface DockerUpOptions {
+  name: string;
+  port: number;
+  stateDir: string;
+  foreground: boolean;
+  build: boolean;
+  env?: Record<string, string>;
+}
+
+export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
+  await checkPortFree(o.port);
+  if (!(await imageExists(SERVER_IMAGE)) || !(await imageExists(LB_IMAGE))) {
+    if (!o.build) throw new ExitError(`image ${SERVER_IMAGE} or ${LB_IMAGE} is missing: run \`shardctl build\``);
+    info('images missing: building them first (shardctl build)');
+    await buildImages((m) => info(m));
+  }
+  // leftovers of an earlier run of this cluster (a crashed LB, say) go first
+  await dockerDown(o.name, { keepVolume: false });
+  const net = networkName(o.name);
+  await docker(['network', 'create', ...labels(o.name, 'network'), net]);
+  await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
+  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env }));
+  const url = `http://127.0.0.1:${o.port}`;
+  if (!(await waitForLb(url, 30_000))) {
+    const logs = await docker(['logs', '--tail', '15', lbContainerName(o.name)]).catch((e) => String(e));
+    throw new ExitError(`the LB container did not answer at ${url} within 30 s; its log:\n${logs}`);
+  }
+  const rec: ClusterRecord = {
+    name: o.name,
+    runtime: 'docker',
+    port: o.port,
+    url,
+    lbContainer: lbContainerName(o.name),
+    network: net,
+    stateDir: o.stateDir,
+    startedAt: new Date().toISOString(),
+  };
+  writeRecord(rec);
+  if (o.foreground) {
+    info('following the LB log; Ctrl-C stops the cluster');
+    const follow = execa('docker', ['logs', '-f', lbContainerName(o.name)], { stdio: 'inherit', reject: false });
+    const stop = () => follow.kill('SIGTERM');
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await follow;
+    await dockerDown(o.name);
+  }
+  return rec;
+}
+
+export async function dockerClusterRunning(rec: ClusterRecord): Promise<boolean> {
+  try {
+    const rows = parsePs(await docker(psArgs(rec.name, 'lb', false)));
+    return rows.some((r) => r.state === 'running');
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the cluster's containers (LB first, so it cannot respawn servers), network and volume. */
+export async function dockerDown(name: string, o: { keepVolume?: boolean } = {}): Promise<{ containers: number; network: boolean; volume: boolean }> {
+  const filter = `label=${LABEL_CLUSTER}=${name}`;
+  const lb = parsePs(await docker(psArgs(name, 'lb', true)));
+  if (lb.length) await docker(['rm', '-f', '-v', ...lb.map((r) => r.id)], { timeoutMs: 60_000 });
+  const rest = parsePs(await docker(psArgs(name, undefined, true)));
+  if (rest.length) await docker(['rm', '-f', '-v', ...rest.map((r) => r.id)], { timeoutMs: 120_000 });
+  const nets = (await docker(['network', 'ls', '-q', '--filter', filter])).split('\n').filter(Boolean);
+  if (nets.length) await docker(['network', 'rm', ...nets]);
+  let vols: string[] = [];
+  if (!o.keepVolume) {
+    vols = (await docker(['volume', 'ls', '-q', '--filter', filter])).split('\n').filter(Boolean);
+    if (vols.length) await docker(['volume', 'rm', '-f', ...vols]);
+  }
+  return { containers: lb.length + rest.length, network: nets.length > 0, volume: vols.length > 0 };
+}
+
+export async function dockerKill(cluster: string, server: string): Promise<void> {
+  await docker(['kill', serverContainerName(cluster, server)]);
+}
+
+export async function dockerPs(cluster: string): Promise<{ name: string; id: string; state: string }[]> {
+  return parsePs(await docker(psArgs(cluster, undefined, true))).map((r) => ({
+    name: r.role === 'lb' ? 'lb' : r.server,
+    id: r.id,
+    state: r.state,
+  }));
+}
+
+export async function dockerLogs(cluster: string, target: string, lines: number, follow: boolean): Promise<void> {
+  let container = lbContainerName(cluster);
+  if (target !== 'lb') {
+    const rows = parsePs(await docker(psArgs(cluster, 'server', true)));
+    const { resolveServer } = await import('./commands/lifecycle.js');
+    container = serverContainerName(cluster, resolveServer(target, rows.map((r) => r.server)));
+  }
+  await execa('docker', ['logs', '--tail', String(lines), ...(follow ? ['-f'] : []), container], { stdio: 'inherit' });
+}

@@ -1,0 +1,115 @@
+/**
+ * docker CLI arguments, built by pure functions (no I/O) so they can be unit-tested. Every container, the
+ * network and the volume carry `shardctl.cluster=<name>`, so `down` finds exactly the cluster's own.
+ */
+export const LABEL_CLUSTER = 'shardctl.cluster';
+export const LABEL_ROLE = 'shardctl.role';
+export const LABEL_SERVER = 'shardctl.server';
+
+export const networkName = (cluster: string) => `shardctl-${cluster}`;
+export const lbContainerName = (cluster: string) => `shardctl-${cluster}-lb`;
+export const volumeName = (cluster: string) => `shardctl-${cluster}-meta`;
+export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}-${server}`;
+
+export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume', server?: string): string[] {
+  const out = ['--label', `${LABEL_CLUSTER}=${cluster}`, '--label', `${LABEL_ROLE}=${role}`];
+  if (server) out.push('--label', `${LABEL_SERVER}=${server}`);
+  return out;
+}
+
+export interface ServerRunSpec {
+  cluster: string;
+  server: string;
+  network: string;
+  image: string;
+}
+
+/** `docker run` for a shard server: on the cluster's network, reachable by its name, never published. */
+export function serverRunArgs(s: ServerRunSpec): string[] {
+  return [
+    'run',
+    '-d',
+    '--name',
+    serverContainerName(s.cluster, s.server),
+    '--network',
+    s.network,
+    '--network-alias',
+    s.server,
+    '-e',
+    `SERVER_ID=${s.server}`,
+    ...labels(s.cluster, 'server', s.server),
+    s.image,
+  ];
+}
+
+export interface LbRunSpec {
+  cluster: string;
+  port: number;
+  image: string;
+  serverImage: string;
+  env?: Record<string, string>;
+}
+
+/** `docker run` for the LB: published on 127.0.0.1 only, the docker socket mounted, metadata on a volume. */
+export function lbRunArgs(s: LbRunSpec): string[] {
+  const env = {
+    SHARDCTL_RUNTIME: 'docker',
+    SHARDCTL_CLUSTER: s.cluster,
+    SHARDCTL_NETWORK: networkName(s.cluster),
+    SHARDCTL_SERVER_IMAGE: s.serverImage,
+    SHARDCTL_STATE_DIR: '/data',
+    PORT: '5000',
+    HOST: '0.0.0.0',
+    ...s.env,
+  };
+  return [
+    'run',
+    '-d',
+    '--name',
+    lbContainerName(s.cluster),
+    '--network',
+    networkName(s.cluster),
+    '-p',
+    `127.0.0.1:${s.port}:5000`,
+    '-v',
+    '/var/run/docker.sock:/var/run/docker.sock',
+    '-v',
+    `${volumeName(s.cluster)}:/data`,
+    '--restart',
+    'unless-stopped',
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...labels(s.cluster, 'lb'),
+    s.image,
+  ];
+}
+
+/** `docker ps` of one cluster's containers (all states), one tab-separated line each. */
+export function psArgs(cluster: string, role?: 'lb' | 'server', all = true): string[] {
+  return [
+    'ps',
+    ...(all ? ['-a'] : []),
+    '--filter',
+    `label=${LABEL_CLUSTER}=${cluster}`,
+    ...(role ? ['--filter', `label=${LABEL_ROLE}=${role}`] : []),
+    '--format',
+    `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${LABEL_SERVER}"}}\t{{.Label "${LABEL_ROLE}"}}`,
+  ];
+}
+
+export interface PsRow {
+  id: string;
+  container: string;
+  state: string;
+  server: string;
+  role: string;
+}
+
+export function parsePs(out: string): PsRow[] {
+  return out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [id, container, state, server, role] = l.split('\t');
+      return { id, container, state, server: server ?? '', role: role ?? '' };
+    });
+}
