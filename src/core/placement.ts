@@ -31,7 +31,9 @@ export function planPlacement(input: PlacementInput): Record<string, string[]> {
     used.add(name);
     // fewest replicas first, ties in the shards' own order: deterministic and even
     const order = [...input.shardIds].sort((a, b) => count.get(a)! - count.get(b)! || input.shardIds.indexOf(a) - input.shardIds.indexOf(b));
-    const mine = order.slice(0, Math.min(perServer, order.length));
+    // only shards still short of r replicas; a server that would get none still takes the least replicated one
+    let mine = order.filter((s) => count.get(s)! < r).slice(0, perServer);
+    if (mine.length === 0) mine = order.slice(0, 1);
     for (const s of mine) count.set(s, count.get(s)! + 1);
     out[name] = input.shardIds.filter((s) => mine.includes(s));
   }

@@ -103,6 +103,7 @@ export class Cluster {
   private order: string[] = [];
   private readonly membership = new Mutex();
   private reconfiguring = false;
+  private closed = false;
   private generation = 0;
   private reqId = 0;
   private hbTimer: NodeJS.Timeout | undefined;
@@ -317,6 +318,9 @@ export class Cluster {
         return this.runExclusive(sh, () => this.copyBack(sh, name, gen, inc));
       }),
     );
+    // a replica fenced while its siblings were still copying is not serving: the bring-up failed
+    const missing = shards.filter((id) => !this.shards.get(id)?.ready.has(name));
+    if (missing.length) throw new ApiError('SPAWN_FAILED', `Server ${name} failed while its shards were refilled (${missing.join(',')})`);
     st.stale = false;
   }
 
@@ -656,8 +660,15 @@ export class Cluster {
    */
   fence(name: string, reason: string): void {
     const st = this.servers.get(name);
-    if (!st || st.status === 'down') return;
-    const wasStarting = st.status === 'starting';
+    if (!st || st.status === 'down' || this.closed) return;
+    if (st.status !== 'up') {
+      // starting or recovering: its own bring-up handles the failure; just make sure it serves nothing yet
+      for (const id of st.shards) {
+        this.shards.get(id)?.ready.delete(name);
+        this.shards.get(id)?.ring.remove(name);
+      }
+      return;
+    }
     st.status = 'down';
     st.stale = true;
     for (const id of st.shards) {
@@ -670,12 +681,12 @@ export class Cluster {
     this.o.log.warn('server fenced', { server: name, reason });
     this.events.add({ kind: 'detected', server: name, detail: reason });
     this.persist();
-    if (!wasStarting && this.o.autoRecover) void this.recover(name, reason, st.lastSeen);
+    if (this.o.autoRecover) void this.recover(name, reason, st.lastSeen);
   }
 
   /** Respawns a dead server under the same name, refills its shards, or drops it after respawnTries. */
   private async recover(name: string, reason: string, lastSeen: number): Promise<void> {
-    if (this.recovering.has(name)) return;
+    if (this.recovering.has(name) || this.closed) return;
     this.recovering.add(name);
     const gen = this.generation;
     const inc = this.events.openIncident(name, reason, lastSeen);
@@ -809,6 +820,7 @@ export class Cluster {
   }
 
   async shutdown(stopServers: boolean): Promise<void> {
+    this.closed = true;
     this.stopHeartbeats();
     if (stopServers) await this.o.runtime.stopAll();
     await this.o.client.close();

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addLabel, planAdd, planInit, planRm, replicaCounts } from './plans.js';
+import { parseAddBody, parseInitBody, parseRmBody } from './schemas.js';
+import { planPlacement } from './placement.js';
+import type { ApiError } from './errors.js';
+
+const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
+const shards = [0, 1, 2, 3].map((i) => ({ Stud_id_low: 4096 * i, Shard_id: `sh${i + 1}`, Shard_size: 4096 }));
+const base = planInit(
+  parseInitBody({
+    N: 6,
+    schema,
+    shards,
+    servers: { Server0: ['sh1', 'sh2'], Server1: ['sh3', 'sh4'], Server3: ['sh1', 'sh3'], Server4: ['sh4', 'sh2'], Server5: ['sh1', 'sh4'], Server6: ['sh3', 'sh2'] },
+  }),
+);
+const seq = (...picks: number[]) => {
+  let i = 0;
+  return (n: number) => picks[i++ % picks.length] % n;
+};
+
+test('init: the default configuration as given', () => {
+  assert.equal(Object.keys(base.servers).length, 6);
+  assert.deepEqual([...replicaCounts(base).values()], [3, 3, 3, 3]);
+});
+
+test('init: fewer servers than N are placed evenly', () => {
+  const t = planInit(parseInitBody({ N: 6, schema, shards }));
+  assert.deepEqual(Object.keys(t.servers), ['Server0', 'Server1', 'Server2', 'Server3', 'Server4', 'Server5']);
+  assert.deepEqual([...replicaCounts(t).values()], [3, 3, 3, 3]);
+  const sizes = Object.values(t.servers).map((l) => l.length);
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `uneven: ${sizes}`);
+});
+
+test('placement: keeps named servers and adds the rest', () => {
+  const out = planPlacement({ shardIds: ['a', 'b'], servers: { Server0: ['a'] }, n: 3, replicas: 2 });
+  assert.deepEqual(out, { Server0: ['a'], Server1: ['a', 'b'], Server2: ['b'] });
+});
+
+test('init: bad configs are refused with a reason', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ N: 2, schema, shards, servers: { S0: ['sh9'] } }, /Shard sh9 \(on S0\) is not defined/],
+    [{ N: 2, schema, shards: [...shards, { Stud_id_low: 100, Shard_id: 'sh5', Shard_size: 10 }] }, /overlap/],
+    [{ N: 1, schema, shards, servers: { A: ['sh1'], B: ['sh2'] } }, /N is 1/],
+    [{ N: 'x', schema, shards }, /^<Error> N:/],
+    [{ N: 2, schema, shards: [{ Stud_id_low: 0, Shard_id: 'sh1' }] }, /shards\[0\]\.Shard_size/],
+  ];
+  for (const [body, re] of cases) assert.throws(() => planInit(parseInitBody(body)), (e: ApiError) => e.status === 400 && re.test(e.message), JSON.stringify(body));
+});
+
+test('add: templates get fresh ids; the message names them', () => {
+  const p = planAdd(base, parseAddBody({ n: 2, new_shards: [{ Stud_id_low: 16384, Shard_id: 'sh5', Shard_size: 4096 }], servers: { Server4x: ['sh3', 'sh5'], 'Server[5]': ['sh2', 'sh5'] } }), seq(48127));
+  assert.deepEqual(Object.keys(p.added), ['Server4x', 'Server58127']);
+  assert.equal(p.message, 'Add Server:Server4x and Server:58127');
+  assert.equal(Object.keys(p.topology.servers).length, 8);
+  assert.equal(addLabel('Server4'), 'Server:4');
+});
+
+test('add: errors', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ n: 3, servers: { S9: ['sh1'] } }, /^<Error> Number of new servers \(n\) is greater than newly added instances$/],
+    [{ n: 1, servers: { S9: ['sh7'] } }, /sh7/],
+    [{ n: 1, servers: { Server0: ['sh1'] } }, /already exists/],
+    [{ n: 1, new_shards: [{ Stud_id_low: 0, Shard_id: 'shx', Shard_size: 5 }], servers: { S9: ['shx'] } }, /overlap/],
+  ];
+  for (const [body, re] of cases) assert.throws(() => planAdd(base, parseAddBody(body), seq(1)), (e: ApiError) => e.status === 400 && re.test(e.message), JSON.stringify(body));
+});
+
+test('rm: named plus random, never the last replica unless forced', () => {
+  const p = planRm(base, parseRmBody({ n: 2, servers: ['Server4'] }), seq(0));
+  assert.equal(p.removed[0], 'Server4');
+  assert.equal(p.removed.length, 2);
+  assert.equal(Object.keys(p.topology.servers).length, 4);
+  assert.throws(
+    () => planRm(base, parseRmBody({ n: 1, servers: ['Server4', 'Server5'] }), seq(0)),
+    (e: ApiError) => e.message === '<Error> Length of server list is more than removable instances',
+  );
+  assert.throws(() => planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'] }), seq(0)), /last replica of shard sh1/);
+  assert.equal(planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'], force: true }), seq(0)).removed.length, 3);
+  assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Nope'] }), seq(0)), /Nope is not in the cluster/);
+});

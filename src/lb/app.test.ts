@@ -1,0 +1,244 @@
+/**
+ * The LB app in-process: real shard-server apps on loopback ports (InProcessRuntime), real HTTP between them,
+ * the LB driven with app.request().
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createLbApp } from './app.js';
+import { Cluster } from './cluster.js';
+import { HttpShardClient } from './shard-client.js';
+import { InProcessRuntime } from '../runtime/fake.js';
+import { createLogger } from '../shared/log.js';
+
+const DEFAULT = JSON.parse(readFileSync(fileURLToPath(new URL('../../../configs/default.json', import.meta.url)), 'utf8'));
+const row = (id: number, marks: number | string = id % 100) => ({ Stud_id: id, Stud_name: `S${id}`, Stud_marks: marks });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function setup(opts: { autoRecover?: boolean; hb?: number } = {}) {
+  const runtime = new InProcessRuntime();
+  const cluster = new Cluster({
+    runtime,
+    client: new HttpShardClient({ timeoutMs: 3000 }),
+    log: createLogger('lb-test'),
+    heartbeat: { intervalMs: opts.hb ?? 100, timeoutMs: 200, misses: 2 },
+    autoRecover: opts.autoRecover ?? true,
+    respawnTries: 2,
+  });
+  const app = createLbApp({ cluster, log: createLogger('lb-test'), maxBody: 64 * 1024 });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await app.request(path, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  cluster.startHeartbeats();
+  const close = async () => cluster.shutdown(true);
+  return { runtime, cluster, app, call, close };
+}
+
+async function allRows(call: Awaited<ReturnType<typeof setup>>['call']) {
+  return (await call('POST', '/read', { Stud_id: { low: 0, high: 16383 } })).body.data as { Stud_id: number; Stud_marks: unknown }[];
+}
+
+test('every endpoint answers as API.md says', async (t) => {
+  const { call, close } = await setup();
+  t.after(close);
+  assert.deepEqual(await call('POST', '/init', DEFAULT), { status: 200, body: { message: 'Configured Database', status: 'success' } });
+  assert.deepEqual((await call('GET', '/status')).body, DEFAULT);
+  assert.deepEqual(await call('POST', '/write', { data: [row(2255, 27), row(1000), { Stud_id: '5000', Stud_name: 'X', Stud_marks: '1' }] }), { status: 200, body: { message: '3 Data entries added', status: 'success' } });
+  assert.deepEqual(await call('POST', '/read', { Stud_id: { low: 1000, high: 8889 } }), {
+    status: 200,
+    body: { shards_queried: ['sh1', 'sh2', 'sh3'], data: [row(1000), row(2255, 27), { Stud_id: 5000, Stud_name: 'X', Stud_marks: '1' }], status: 'success' },
+  });
+  assert.deepEqual(await call('PUT', '/update', { Stud_id: 2255, data: { Stud_id: 2255, Stud_name: 'GHI', Stud_marks: 30 } }), { status: 200, body: { message: 'Data entry for Stud_id: 2255 updated', status: 'success' } });
+  assert.deepEqual(await call('DELETE', '/del', { Stud_id: 1000 }), { status: 200, body: { message: 'Data entry with Stud_id:1000 removed from all replicas', status: 'success' } });
+  const s0 = await call('GET', '/read/Server0');
+  assert.deepEqual(s0.body, { sh1: [{ Stud_id: 2255, Stud_name: 'GHI', Stud_marks: 30 }], sh2: [{ Stud_id: 5000, Stud_name: 'X', Stud_marks: '1' }], status: 'success' });
+  const add = await call('POST', '/add', { n: 2, new_shards: [{ Stud_id_low: 16384, Shard_id: 'sh5', Shard_size: 4096 }], servers: { Server4x: ['sh3', 'sh5'], 'Server[5]': ['sh2', 'sh5'] } });
+  assert.equal(add.status, 200);
+  assert.equal(add.body.N, 8);
+  assert.equal(add.body.status, 'successful');
+  assert.match(add.body.message, /^Add Server:Server4x and Server:\d{5}$/);
+  const newName = `Server${add.body.message.split(':').pop()}`;
+  // the new replica of an existing shard was filled from a live one
+  assert.deepEqual((await call('GET', `/read/${newName}`)).body.sh2, [{ Stud_id: 5000, Stud_name: 'X', Stud_marks: '1' }]);
+  const rm = await call('DELETE', '/rm', { n: 2, servers: ['Server4'] });
+  assert.equal(rm.status, 200);
+  assert.equal(rm.body.status, 'successful');
+  assert.equal(rm.body.message.N, 6);
+  assert.equal(rm.body.message.servers[0], 'Server4');
+  assert.equal(rm.body.message.servers.length, 2);
+  const st = (await call('GET', '/status')).body;
+  assert.equal(st.N, 6);
+  assert.ok(!('Server4' in st.servers));
+  assert.equal(st.shards.length, 5);
+  assert.equal((await call('POST', '/rm', { n: 0, servers: [] })).status, 200, 'POST /rm is accepted too');
+});
+
+test('bad input of every kind: 4xx JSON, and the stored data unchanged', async (t) => {
+  const { call, close } = await setup();
+  t.after(close);
+  assert.equal((await call('POST', '/write', { data: [row(1)] })).status, 400, 'before /init');
+  await call('POST', '/init', DEFAULT);
+  await call('POST', '/write', { data: [row(1), row(4096), row(9000)] });
+  const before = await allRows(call);
+  const before0 = (await call('GET', '/read/Server0')).body;
+  const cases: [string, string, unknown, number, RegExp][] = [
+    ['POST', '/write', '{"data": [', 400, /not valid JSON/],
+    ['POST', '/write', { rows: [] }, 400, /data must be an array/],
+    ['POST', '/write', { data: [row(2), { Stud_id: 3, Stud_name: 'x' }] }, 400, /data\[1\] is missing Stud_marks/],
+    ['POST', '/write', { data: [row(2), { ...row(3), extra: 1 }] }, 400, /column extra/],
+    ['POST', '/write', { data: [row(2), { Stud_id: 3.5, Stud_name: 'x', Stud_marks: 1 }] }, 400, /data\[1\]\.Stud_id must be an integer/],
+    ['POST', '/write', { data: [row(2), { Stud_id: 3, Stud_name: { a: 1 }, Stud_marks: 1 }] }, 400, /Stud_name must be a string/],
+    ['POST', '/write', { data: [row(2), { Stud_id: 3, Stud_name: null, Stud_marks: 1 }] }, 400, /Stud_name must be a string/],
+    ['POST', '/write', { data: [row(2), row(99999)] }, 400, /99999 is outside every shard/],
+    ['POST', '/write', { data: [row(2), row(2)] }, 400, /appears twice/],
+    ['POST', '/write', { data: [row(2), row(4096)] }, 400, /4096 is already stored/],
+    ['POST', '/write', { data: [row(2), { ...row(3), Stud_name: 'x'.repeat(70_000) }] }, 413, /larger than/],
+    ['POST', '/read', { Stud_id: { low: 10, high: 1 } }, 400, /greater than/],
+    ['POST', '/read', { Stud_id: { low: 'a', high: 1 } }, 400, /Stud_id.low must be an integer/],
+    ['POST', '/read', {}, 400, /Stud_id must be an object/],
+    ['PUT', '/update', { Stud_id: 77, data: row(77) }, 404, /No data entry with Stud_id:77/],
+    ['PUT', '/update', { Stud_id: 1, data: row(2) }, 400, /must equal/],
+    ['PUT', '/update', { Stud_id: 1, data: { Stud_id: 1, Stud_name: [], Stud_marks: 1 } }, 400, /must be a string/],
+    ['DELETE', '/del', { Stud_id: 77 }, 404, /No data entry/],
+    ['DELETE', '/del', { Stud_id: 'abc' }, 400, /Stud_id must be an integer/],
+    ['GET', '/read/Server99', undefined, 404, /Server99 is not in the cluster/],
+    ['POST', '/add', { n: 3, servers: { S9: ['sh1'] } }, 400, /^<Error> Number of new servers \(n\) is greater than newly added instances$/],
+    ['POST', '/add', { n: 1, servers: { S9: ['sh9'] } }, 400, /Shard sh9/],
+    ['DELETE', '/rm', { n: 1, servers: ['Server0', 'Server1'] }, 400, /^<Error> Length of server list is more than removable instances$/],
+    ['DELETE', '/rm', { n: 1, servers: ['Nope'] }, 400, /Nope is not in the cluster/],
+    ['DELETE', '/rm', { n: 3, servers: ['Server0', 'Server3', 'Server5'] }, 400, /last replica of shard sh1/],
+    ['POST', '/init', { ...DEFAULT, servers: { Server0: ['sh9'] } }, 400, /Shard sh9/],
+    ['POST', '/init', { ...DEFAULT, shards: [...DEFAULT.shards, { Stud_id_low: 100, Shard_id: 'sh5', Shard_size: 5 }] }, 400, /overlap/],
+    ['GET', '/write', undefined, 405, /not allowed/],
+    ['PATCH', '/status', undefined, 405, /not allowed/],
+    ['GET', '/nope', undefined, 404, /No endpoint/],
+  ];
+  for (const [m, p, b, status, re] of cases) {
+    const r = await call(m, p, b);
+    assert.equal(r.status, status, `${m} ${p} ${JSON.stringify(b)?.slice(0, 80)} -> ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.status, 'failure');
+    assert.match(r.body.message, re);
+  }
+  assert.deepEqual(await allRows(call), before);
+  assert.deepEqual((await call('GET', '/read/Server0')).body, before0);
+  assert.deepEqual((await call('GET', '/status')).body, DEFAULT);
+});
+
+test('20 concurrent writes to one shard and to several: every row exactly once, replicas identical', async (t) => {
+  const { call, close } = await setup();
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  const one = await Promise.all(Array.from({ length: 20 }, (_, i) => call('POST', '/write', { data: [row(i * 3), row(i * 3 + 1)] })));
+  assert.ok(one.every((r) => r.status === 200));
+  const many = await Promise.all(Array.from({ length: 20 }, (_, i) => call('POST', '/write', { data: [row(4096 + i), row(8192 + i), row(12288 + i)] })));
+  assert.ok(many.every((r) => r.status === 200));
+  // the same key raced by 20 writers: exactly one wins
+  const race = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/write', { data: [row(16000)] })));
+  assert.equal(race.filter((r) => r.status === 200).length, 1);
+  assert.ok(race.filter((r) => r.status !== 200).every((r) => r.status === 400 && /16000/.test(r.body.message)));
+  const rows = await allRows(call);
+  const ids = rows.map((r) => r.Stud_id);
+  assert.equal(ids.length, 40 + 60 + 1);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  await assertReplicasIdentical(call);
+});
+
+async function assertReplicasIdentical(call: Awaited<ReturnType<typeof setup>>['call']) {
+  const st = (await call('GET', '/status')).body as { servers: Record<string, string[]> };
+  const seen = new Map<string, string>();
+  for (const srv of Object.keys(st.servers)) {
+    const b = (await call('GET', `/read/${srv}`)).body;
+    for (const sh of st.servers[srv]) {
+      const j = JSON.stringify(b[sh]);
+      if (seen.has(sh)) assert.equal(j, seen.get(sh), `${srv} differs on ${sh}`);
+      else seen.set(sh, j);
+    }
+  }
+}
+
+test('a killed server is detected, respawned, refilled; nothing acknowledged is lost', async (t) => {
+  const { call, close, runtime, cluster } = await setup();
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  await call('POST', '/write', { data: Array.from({ length: 300 }, (_, i) => row(i * 50)) });
+  await runtime.kill('Server3');
+  // writes during the outage still succeed (2 of 3 replicas is a majority)
+  const during = await call('POST', '/write', { data: [row(1), row(8193)] });
+  assert.equal(during.status, 200);
+  const t0 = Date.now();
+  for (;;) {
+    const inc = cluster.events.incidents.find((i) => i.server === 'Server3');
+    if (inc?.outcome === 'serving') break;
+    assert.ok(Date.now() - t0 < 10_000, 'not recovered in 10 s');
+    await sleep(50);
+  }
+  const rows = await allRows(call);
+  assert.equal(rows.length, 302);
+  const s3 = (await call('GET', '/read/Server3')).body;
+  assert.ok(s3.sh1.some((r: { Stud_id: number }) => r.Stud_id === 1), 'a write made while Server3 was down reached its replacement');
+  await assertReplicasIdentical(call);
+  const kinds = cluster.events.list().filter((e) => e.server === 'Server3').map((e) => e.kind);
+  for (const k of ['detected', 'spawned', 'configured', 'copied', 'serving']) assert.ok(kinds.includes(k), `event ${k} missing: ${kinds}`);
+});
+
+test('no majority: the write is refused with 503 and no reader sees it', async (t) => {
+  const { call, close, runtime } = await setup({ autoRecover: false });
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  await call('POST', '/write', { data: [row(10)] });
+  // sh1 lives on Server0, Server3, Server5: two gone leaves one of three
+  await runtime.kill('Server0');
+  await runtime.kill('Server3');
+  await sleep(600); // heartbeats fence both
+  const w = await call('POST', '/write', { data: [row(11)] });
+  assert.equal(w.status, 503);
+  assert.match(w.body.message, /Only 1 of 3 replicas/);
+  const u = await call('PUT', '/update', { Stud_id: 10, data: row(10, 'changed') });
+  assert.equal(u.status, 503);
+  const rows = await allRows(call);
+  assert.deepEqual(rows, [row(10)]);
+  // other shards still take writes
+  assert.equal((await call('POST', '/write', { data: [row(5000)] })).status, 200);
+});
+
+test('a replica that fails a write mid-flight is fenced and rolled forward by recovery; the write is still acknowledged', async (t) => {
+  const { call, close, runtime, cluster } = await setup({ hb: 10_000 }); // heartbeats too slow to notice first
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  await runtime.kill('Server5');
+  const w = await call('POST', '/write', { data: [row(20)] });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  assert.ok(cluster.events.list().some((e) => e.kind === 'detected' && e.server === 'Server5'));
+  for (let i = 0; i < 200 && cluster.events.incidents[0]?.outcome !== 'serving'; i++) await sleep(50);
+  assert.deepEqual((await call('GET', '/read/Server5')).body.sh1, [row(20)]);
+});
+
+test('a multi-shard write that cannot land everywhere is undone everywhere', async (t) => {
+  const { call, close, runtime } = await setup({ autoRecover: false });
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  await runtime.kill('Server0');
+  await runtime.kill('Server3');
+  await sleep(600);
+  const w = await call('POST', '/write', { data: [row(5000), row(1)] }); // sh2 fine, sh1 has no majority
+  assert.equal(w.status, 503);
+  assert.deepEqual(await allRows(call), []);
+  assert.equal((await call('POST', '/write', { data: [row(5000)] })).status, 200, 'the undone key can be written again');
+});
+
+test('respawn that keeps failing drops the server and says which shard lost its last replica', async (t) => {
+  const { call, close, runtime, cluster } = await setup();
+  t.after(close);
+  await call('POST', '/init', { N: 1, schema: DEFAULT.schema, shards: [DEFAULT.shards[0]], servers: { Solo: ['sh1'] } });
+  runtime.failSpawn.add('Solo');
+  await runtime.kill('Solo');
+  for (let i = 0; i < 200 && !cluster.events.list().some((e) => e.kind === 'dropped'); i++) await sleep(50);
+  assert.ok(cluster.events.list().some((e) => e.kind === 'dropped' && e.server === 'Solo'));
+  assert.ok(cluster.events.list().some((e) => e.kind === 'no-replica' && e.shard === 'sh1'));
+  const r = await call('POST', '/read', { Stud_id: { low: 0, high: 10 } });
+  assert.equal(r.status, 503);
+});
