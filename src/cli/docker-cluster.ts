@@ -28,27 +28,37 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
     info('images missing: building them first (shardctl build)');
     await buildImages((m) => info(m));
   }
-  // leftovers of an earlier run of this cluster (a crashed LB, say) go first
-  await dockerDown(o.name, { keepVolume: false });
-  const net = networkName(o.name);
-  await docker(['network', 'create', ...labels(o.name, 'network'), net]);
-  await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
-  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env }));
   const url = `http://127.0.0.1:${o.port}`;
-  if (!(await waitForLb(url, 30_000))) {
-    const logs = await docker(['logs', '--tail', '15', lbContainerName(o.name)]).catch((e) => String(e));
-    throw new ExitError(`the LB container did not answer at ${url} within 30 s; its log:\n${logs}`);
-  }
   const rec: ClusterRecord = {
     name: o.name,
     runtime: 'docker',
     port: o.port,
     url,
     lbContainer: lbContainerName(o.name),
-    network: net,
+    network: networkName(o.name),
     stateDir: o.stateDir,
     startedAt: new Date().toISOString(),
   };
+  // an LB container of this cluster that was stopped (docker stop/kill, a reboot): start it again, and it
+  // resumes the same cluster from its metadata volume
+  const old = parsePs(await docker(psArgs(o.name, 'lb', true)));
+  if (old.length === 1 && old[0].state !== 'running' && (await lbPort(o.name)) === o.port) {
+    info(`restarting the stopped LB of cluster ${o.name}; it resumes from its saved metadata (\`shardctl down\` first for a fresh cluster)`);
+    await docker(['start', old[0].id]);
+    if (!(await waitForLb(url, 30_000))) throw new ExitError(`the restarted LB did not answer at ${url}; see \`shardctl logs lb\``);
+    writeRecord(rec);
+    return rec;
+  }
+  // otherwise leftovers of an earlier run of this cluster go first
+  await dockerDown(o.name, { keepVolume: false });
+  const net = networkName(o.name);
+  await docker(['network', 'create', ...labels(o.name, 'network'), net]);
+  await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
+  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env }));
+  if (!(await waitForLb(url, 30_000))) {
+    const logs = await docker(['logs', '--tail', '15', lbContainerName(o.name)]).catch((e) => String(e));
+    throw new ExitError(`the LB container did not answer at ${url} within 30 s; its log:\n${logs}`);
+  }
   writeRecord(rec);
   if (o.foreground) {
     info('following the LB log; Ctrl-C stops the cluster');
@@ -60,6 +70,20 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
     await dockerDown(o.name);
   }
   return rec;
+}
+
+/** The host port the cluster's LB container publishes, if any. */
+async function lbPort(cluster: string): Promise<number | undefined> {
+  const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}}', lbContainerName(cluster)]).catch(() => '');
+  const m = /"HostPort":"(\d+)"/.exec(out);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Kills the LB's node process from the host: a crash, which the restart policy answers (docker kill would not). */
+export async function dockerCrashLb(cluster: string): Promise<void> {
+  const pid = Number(await docker(['inspect', '-f', '{{.State.Pid}}', lbContainerName(cluster)]));
+  if (!pid) throw new ExitError(`the LB container of ${cluster} is not running`);
+  process.kill(pid, 'SIGKILL');
 }
 
 export async function dockerClusterRunning(rec: ClusterRecord): Promise<boolean> {

@@ -1,5 +1,5 @@
 /** Verbs that map one-to-one to LB endpoints: init, write, read, update, del, add, rm. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import chalk from 'chalk';
 import { UsageError } from '../errors.js';
@@ -10,8 +10,9 @@ import { lbUrl, type GlobalOpts } from '../context.js';
 export const CONFIG_DIR = fileURLToPath(new URL('../../../../configs/', import.meta.url));
 
 export async function initCmd(file: string | undefined, o: GlobalOpts): Promise<void> {
-  const payload = file ? await readPayload(file.includes('/') || file.endsWith('.json') ? `@${file.replace(/^@/, '')}` : `@${CONFIG_DIR}${file}.json`, 'init')
-    : JSON.parse(readFileSync(`${CONFIG_DIR}default.json`, 'utf8'));
+  // a shipped configuration by name (default, a2, a3), else inline JSON, @file, a path or - for stdin
+  const named = file && /^[a-z0-9_-]+$/i.test(file) && existsSync(`${CONFIG_DIR}${file}.json`) ? `${CONFIG_DIR}${file}.json` : undefined;
+  const payload = named || !file ? JSON.parse(readFileSync(named ?? `${CONFIG_DIR}default.json`, 'utf8')) : await readPayload(file, 'init');
   const body = await callOk(lbUrl(o), 'POST', '/init', payload, 300_000);
   const p = payload as { N?: number; shards?: unknown[] };
   print(o.json, body, () => ok(`Configured Database: ${p.N} servers, ${p.shards?.length ?? 0} shards`));

@@ -1,0 +1,148 @@
+/**
+ * End to end on real docker: build (offline when no registry answers), up, init, 1,000 writes read back,
+ * kill and recovery, add and rm, an LB crash, down leaving nothing. Skipped, with a line saying so, when no
+ * engine answers, unless SHARDCTL_E2E_REQUIRED=1 (CI), where that is a failure.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { call, row, until } from '../helpers/lb-process.js';
+import { docker, dockerAvailable } from '../../src/runtime/docker-cli.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/shardctl', import.meta.url));
+const HOME = mkdtempSync(join(tmpdir(), 'shardctl-e2e-'));
+const NAME = 'e2e';
+const engine = await dockerAvailable();
+const required = process.env.SHARDCTL_E2E_REQUIRED === '1';
+if (!engine && !required) console.log('# e2e: no Docker engine answers: the docker end-to-end tests are SKIPPED (not passed)');
+
+function sh(args: string[], timeout = 600_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout, env: { ...process.env, SHARDCTL_HOME: HOME, NO_COLOR: '1', SHARDCTL_URL: '' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+}
+
+async function clusterContainers(): Promise<{ name: string; state: string; role: string; server: string }[]> {
+  const out = await docker(['ps', '-a', '--filter', `label=shardctl.cluster=${NAME}`, '--format', '{{.Names}}\t{{.State}}\t{{.Label "shardctl.role"}}\t{{.Label "shardctl.server"}}']);
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [name, state, role, server] = l.split('\t');
+    return { name, state, role, server };
+  });
+}
+
+async function allRows(url: string): Promise<{ Stud_id: number }[]> {
+  const r = await call(url, 'POST', '/read', { Stud_id: { low: 0, high: 1 << 20 } });
+  assert.equal(r.status, 200, r.text);
+  return r.body.data;
+}
+
+async function replicasIdentical(url: string): Promise<void> {
+  const st = (await call(url, 'GET', '/status')).body as { servers: Record<string, string[]> };
+  const seen = new Map<string, string>();
+  for (const srv of Object.keys(st.servers)) {
+    const b = (await call(url, 'GET', `/read/${srv}`)).body;
+    for (const shard of st.servers[srv]) {
+      const j = JSON.stringify(b[shard]);
+      if (seen.has(shard)) assert.equal(j, seen.get(shard), `${srv} differs on ${shard}`);
+      else seen.set(shard, j);
+    }
+  }
+}
+
+test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash, down', { skip: !engine && !required ? 'no Docker engine' : false, timeout: 1_200_000 }, async (t) => {
+  assert.ok(engine, 'SHARDCTL_E2E_REQUIRED=1 but no Docker engine answers');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  t.after(async () => {
+    await sh(['down', '--name', NAME]);
+  });
+
+  const build = await sh(['build']);
+  assert.equal(build.code, 0, build.stderr);
+  assert.match(build.stdout, /built shardctl-server:\S+ and shardctl-lb:\S+/);
+
+  const up = await sh(['up', '--name', NAME, '--port', String(port)]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stdout, /docker runtime/);
+  const init = await sh(['init', '--name', NAME]);
+  assert.equal(init.code, 0, init.stderr);
+
+  let cs = await clusterContainers();
+  assert.equal(cs.filter((c) => c.role === 'server' && c.state === 'running').length, 6);
+  assert.equal(cs.filter((c) => c.role === 'lb').length, 1);
+
+  const ids = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 16384);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        const r = await call(url, 'POST', '/write', { data: [row(id)] });
+        assert.equal(r.status, 200, r.text);
+      }
+    }),
+  );
+  const rows = await allRows(url);
+  assert.deepEqual(rows.map((r) => r.Stud_id), [...ids].sort((a, b) => a - b));
+  assert.deepEqual(rows[0], row(rows[0].Stud_id));
+  await replicasIdentical(url);
+
+  // A-4: kill a server container; the LB spawns a new one and copies its shards back
+  const kill = await sh(['kill', '3', '--name', NAME]);
+  assert.equal(kill.code, 0, kill.stderr);
+  const inc = await until('Server3 serving again', async () => {
+    const ev = (await call(url, 'GET', '/events')).body;
+    return ev.incidents.find((i: { server: string; outcome: string }) => i.server === 'Server3' && i.outcome === 'serving');
+  }, 60_000);
+  assert.ok(inc.rowsCopied > 0);
+  assert.equal((await allRows(url)).length, 1000);
+  await replicasIdentical(url);
+
+  // add two servers, remove three: containers appear and disappear, data stays complete
+  const add = await sh(['add', JSON.stringify({ n: 2, new_shards: [{ Stud_id_low: 16384, Shard_id: 'sh5', Shard_size: 4096 }], servers: { Server7: ['sh1', 'sh5'], 'Server[9]': ['sh2', 'sh5'] } }), '--name', NAME]);
+  assert.equal(add.code, 0, add.stderr);
+  cs = await clusterContainers();
+  assert.equal(cs.filter((c) => c.role === 'server' && c.state === 'running').length, 8);
+  assert.ok(cs.some((c) => c.server === 'Server7'));
+  const rm = await sh(['rm', 'Server0', 'Server1', '--n', '3', '--name', NAME, '--json']);
+  assert.equal(rm.code, 0, rm.stderr);
+  const removed = JSON.parse(rm.stdout).message.servers as string[];
+  assert.equal(removed.length, 3);
+  cs = await clusterContainers();
+  assert.equal(cs.filter((c) => c.role === 'server').length, 5);
+  for (const r of removed) assert.ok(!cs.some((c) => c.server === r), `${r} still has a container`);
+  assert.equal((await allRows(url)).length, 1000);
+  await replicasIdentical(url);
+
+  // the LB crashes: the restart policy brings it back, and it resumes the same cluster
+  const status = (await call(url, 'GET', '/status')).body;
+  const lbPid = Number(await docker(['inspect', '-f', '{{.State.Pid}}', `shardctl-${NAME}-lb`]));
+  process.kill(lbPid, 'SIGKILL');
+  await until('LB back', async () => {
+    const r = await call(url, 'GET', '/status').catch(() => undefined);
+    return r?.status === 200 && JSON.stringify(r.body) === JSON.stringify(status);
+  }, 60_000);
+  assert.equal((await allRows(url)).length, 1000);
+
+  const down = await sh(['down', '--name', NAME]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(await clusterContainers(), []);
+  assert.equal(await docker(['network', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`]), '');
+  assert.equal(await docker(['volume', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`]), '');
+});

@@ -1,0 +1,101 @@
+/**
+ * The real LB process with the process runtime: real server processes, real sockets, real kills.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { call, config, row, sleep, startLb, until } from '../helpers/lb-process.js';
+import { pidAlive } from '../../src/runtime/process.js';
+
+const DEFAULT = config('default');
+const FAST_HB = { SHARDCTL_HB_INTERVAL_MS: '200', SHARDCTL_HB_TIMEOUT_MS: '300', SHARDCTL_HB_MISSES: '3' };
+
+function serverPid(stateDir: string, name: string): number {
+  const list = JSON.parse(readFileSync(join(stateDir, 'servers.json'), 'utf8')) as { name: string; pid: number }[];
+  return list.find((e) => e.name === name)!.pid;
+}
+
+async function allRows(url: string) {
+  const r = await call(url, 'POST', '/read', { Stud_id: { low: 0, high: 16383 } });
+  assert.equal(r.status, 200, r.text);
+  return r.body.data as { Stud_id: number; Stud_marks: unknown }[];
+}
+
+async function replicasIdentical(url: string): Promise<void> {
+  const st = (await call(url, 'GET', '/status')).body as { servers: Record<string, string[]> };
+  const seen = new Map<string, string>();
+  for (const srv of Object.keys(st.servers)) {
+    const b = (await call(url, 'GET', `/read/${srv}`)).body;
+    for (const sh of st.servers[srv]) {
+      const j = JSON.stringify(b[sh]);
+      if (seen.has(sh)) assert.equal(j, seen.get(sh), `${srv} differs on ${sh}`);
+      else seen.set(sh, j);
+    }
+  }
+}
+
+test('kill a server during concurrent writes: detected, respawned, refilled; every acknowledged write readable', async (t) => {
+  const lb = await startLb(FAST_HB);
+  t.after(() => lb.stop());
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  const acked: number[] = [];
+  let next = 0;
+  let stop = false;
+  const writer = async () => {
+    while (!stop && next < 4000) {
+      const id = (next++ * 7919) % 16384;
+      const r = await call(lb.url, 'POST', '/write', { data: [row(id)] });
+      if (r.status === 200) acked.push(id);
+      else assert.fail(`write ${id} refused: ${r.text}`);
+    }
+  };
+  const writers = Array.from({ length: 8 }, writer);
+  await sleep(300);
+  const victim = serverPid(lb.stateDir, 'Server3');
+  process.kill(victim, 'SIGKILL');
+  const killedAt = Date.now();
+  await until('Server3 serving again', async () => {
+    const ev = (await call(lb.url, 'GET', '/events')).body;
+    return ev.incidents.find((i: { server: string; outcome: string }) => i.server === 'Server3' && i.outcome === 'serving');
+  });
+  const recoveredMs = Date.now() - killedAt;
+  await sleep(300);
+  stop = true;
+  await Promise.all(writers);
+  assert.notEqual(serverPid(lb.stateDir, 'Server3'), victim, 'a new process serves Server3');
+  const ids = new Set((await allRows(lb.url)).map((r) => r.Stud_id));
+  for (const id of acked) assert.ok(ids.has(id), `acknowledged write ${id} is lost`);
+  assert.equal(ids.size, acked.length);
+  await replicasIdentical(lb.url);
+  assert.ok(recoveredMs < 10_000, `recovery took ${recoveredMs} ms`);
+});
+
+test('the LB killed and started again resumes the same cluster with every row', async (t) => {
+  const lb = await startLb(FAST_HB);
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  await call(lb.url, 'POST', '/write', { data: Array.from({ length: 500 }, (_, i) => row(i * 31)) });
+  await call(lb.url, 'PUT', '/update', { Stud_id: 31, data: row(31, 'updated') });
+  const status = (await call(lb.url, 'GET', '/status')).body;
+  const before = await allRows(lb.url);
+  await lb.stop('SIGKILL'); // a crash: the servers keep running
+  const again = await startLb(FAST_HB, lb.stateDir);
+  t.after(async () => {
+    await again.stop();
+  });
+  assert.deepEqual((await call(again.url, 'GET', '/status')).body, status);
+  assert.deepEqual(await allRows(again.url), before);
+  // the key index came back too: a stored key is still a duplicate, a new one is accepted
+  assert.equal((await call(again.url, 'POST', '/write', { data: [row(31)] })).status, 400);
+  assert.equal((await call(again.url, 'POST', '/write', { data: [row(32)] })).status, 200);
+  assert.equal((await call(again.url, 'GET', '/read/Server0')).status, 200);
+});
+
+test('SIGTERM to the LB stops every server it spawned', async () => {
+  const lb = await startLb();
+  await call(lb.url, 'POST', '/init', DEFAULT);
+  const pids = (JSON.parse(readFileSync(join(lb.stateDir, 'servers.json'), 'utf8')) as { pid: number }[]).map((e) => e.pid);
+  assert.equal(pids.length, 6);
+  await lb.stop('SIGTERM');
+  await until('servers gone', async () => pids.every((p) => !pidAlive(p)), 10_000);
+});
