@@ -11,6 +11,7 @@ import { addCmd, delCmd, initCmd, readCmd, rmCmd, updateCmd, writeCmd } from './
 import { statusCmd, eventsCmd } from './commands/status.js';
 import { downCmd, killCmd, logsCmd, psCmd, upCmd } from './commands/lifecycle.js';
 import { VERSION } from './images.js';
+import { registerBench } from './commands/bench.js';
 
 const program = new Command();
 program
@@ -117,5 +118,7 @@ common(program.command('logs <target>'))
 common(program.command('events'))
   .description('membership and recovery events, incidents with time-to-detect and time-to-serving')
   .action(run(async (_o, c: Command) => eventsCmd(opts(c))));
+
+registerBench(program, common, run);
 
 await program.parseAsync(process.argv);

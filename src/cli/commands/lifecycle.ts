@@ -94,12 +94,27 @@ export async function killCmd(arg: string, o: GlobalOpts): Promise<void> {
   const status = (await callOk(lbUrl(o), 'GET', '/status')) as { servers: Record<string, string[]> };
   const server = resolveServer(arg, Object.keys(status.servers ?? {}));
   const t = Date.now();
+  await crashServer(rec, server);
+  print(o.json, { killed: server, at: t }, () => ok(`killed ${server}; the LB will detect it and respawn it (watch \`shardctl events\`)`));
+}
+
+/** Crashes one server of a cluster started here: SIGKILL of its process, or docker kill of its container. */
+export async function crashServer(rec: ClusterRecord, server: string): Promise<void> {
   if (rec.runtime === 'process') processKill(rec, server);
   else {
     const { dockerKill } = await import('../docker-cluster.js');
-    await dockerKill(name, server);
+    await dockerKill(rec.name, server);
   }
-  print(o.json, { killed: server, at: t }, () => ok(`killed ${server}; the LB will detect it and respawn it (watch \`shardctl events\`)`));
+}
+
+/** Crashes the LB (its process, from outside): the process runtime restarts it with `up`, docker by its restart policy. */
+export async function crashLb(rec: ClusterRecord): Promise<void> {
+  if (rec.runtime === 'process') {
+    if (rec.lbPid && pidAlive(rec.lbPid)) process.kill(rec.lbPid, 'SIGKILL');
+  } else {
+    const { dockerCrashLb } = await import('../docker-cluster.js');
+    await dockerCrashLb(rec.name);
+  }
 }
 
 export async function psCmd(o: GlobalOpts): Promise<void> {
