@@ -22,6 +22,7 @@ import type { ServerRuntime } from '../runtime/runtime.js';
 import { EventLog, type Incident } from './events.js';
 import type { MetaStore, PersistedState } from './metadata.js';
 import { UpstreamError, type ShardClient } from './shard-client.js';
+import { Coalescer } from './coalescer.js';
 
 export interface ClusterOptions {
   runtime: ServerRuntime;
@@ -90,7 +91,7 @@ interface ShardState {
 
 export interface ReadResult {
   shards: string[];
-  /** per shard, the upstream body {"data":[...],"status":"success"} */
+  /** per shard, its rows as JSON array text "[...]" */
   bodies: string[];
 }
 
@@ -109,6 +110,9 @@ export class Cluster {
   private hbTimer: NodeJS.Timeout | undefined;
   private readonly recovering = new Set<string>();
   readonly events: EventLog;
+  /** counters for `status --json` and tuning: how well group commit coalesces */
+  readonly stats = { writeRequests: 0, writeBatches: 0, readRequests: 0, upstreamReads: 0, upstreamCalls: 0, upstreamOps: 0 };
+  private readonly pipe: Coalescer;
   private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
@@ -132,6 +136,7 @@ export class Cluster {
       autoRecover: opts.autoRecover ?? true,
     };
     this.events = new EventLog(this.o.now);
+    this.pipe = new Coalescer(this.o.client);
   }
 
   get configured(): boolean {
@@ -174,6 +179,7 @@ export class Cluster {
         };
       }),
       incidents: this.events.incidents,
+      stats: { ...this.stats, upstreamCalls: this.pipe.calls, upstreamOps: this.pipe.ops },
     };
   }
 
@@ -434,6 +440,8 @@ export class Cluster {
   async read(low: number, high: number): Promise<ReadResult> {
     const keyCol = this.keyColumn();
     const defs = this.map.overlapping(low, high);
+    this.stats.readRequests++;
+    this.stats.upstreamReads += defs.length;
     const id = (this.reqId = (this.reqId + 1) & 0x3ffffff);
     const bodies = await Promise.all(defs.map((d) => this.readShard(this.shards.get(d.Shard_id)!, keyCol, low, high, id)));
     return { shards: defs.map((d) => d.Shard_id), bodies };
@@ -446,7 +454,7 @@ export class Cluster {
       const server = sh.ring.get(id);
       if (!server) fail('NO_REPLICA', `Shard ${sh.def.Shard_id} has no live replica`);
       try {
-        return await this.o.client.readRaw(server, sh.def.Shard_id, keyCol, lo, hi);
+        return await this.pipe.submit(server, { kind: 'read', shard: sh.def.Shard_id, keyCol, low: lo, high: hi });
       } catch (e) {
         if (!(e instanceof UpstreamError)) throw e;
         // a replica that cannot answer is fenced; the ring then points at the next one
@@ -589,6 +597,8 @@ export class Cluster {
   }
 
   private async applyWrites(sh: ShardState, batch: WriteOp[]): Promise<void> {
+    this.stats.writeBatches++;
+    this.stats.writeRequests += batch.length;
     const rows = batch.length === 1 ? batch[0].rows : batch.flatMap((op) => op.rows);
     const id = sh.def.Shard_id;
     const body = JSON.stringify({ shard: id, curr_idx: sh.validIdx, data: rows });
@@ -596,7 +606,7 @@ export class Cluster {
     try {
       await this.replicated(
         sh,
-        (s) => this.o.client.writeRaw(s, body),
+        (s) => this.pipe.submit(s, { kind: 'write', body }),
         (s) => this.o.client.rollback(s, id, keyCol, rows.map((r) => r[keyCol] as number), []),
       );
       sh.validIdx += rows.length;
@@ -678,6 +688,7 @@ export class Cluster {
       sh.ring.remove(name);
     }
     this.o.client.forget(name);
+    this.pipe.forget(name);
     this.o.log.warn('server fenced', { server: name, reason });
     this.events.add({ kind: 'detected', server: name, detail: reason });
     this.persist();

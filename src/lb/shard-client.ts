@@ -30,8 +30,10 @@ export interface ShardClient {
   config(server: string, schema: Schema, shards: string[]): Promise<void>;
   /** empties shards on the server (before a copy-back) */
   reset(server: string, schema: Schema, shards: string[]): Promise<void>;
-  /** the raw body {"data":[...],"status":"success"} */
+  /** the rows as JSON array text, "[...]" */
   readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string>;
+  /** several pre-serialised ops in one /batch call: per op its answer line, or an ApiError */
+  batch(server: string, ops: string[]): Promise<(string | ApiError)[]>;
   /** body is a pre-serialised {"shard","curr_idx","data"} so one string serves every replica */
   writeRaw(server: string, body: string): Promise<void>;
   update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined>;
@@ -43,6 +45,14 @@ export interface ShardClient {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const DATA_PREFIX = '{"data":';
+const DATA_SUFFIX = ',"status":"success"}';
+
+/** The rows array of a server's /read body, as JSON text, without parsing the rows. */
+export function dataArray(body: string): string {
+  if (body.startsWith(DATA_PREFIX) && body.endsWith(DATA_SUFFIX)) return body.slice(DATA_PREFIX.length, body.length - DATA_SUFFIX.length);
+  return JSON.stringify((JSON.parse(body) as { data: unknown[] }).data);
+}
 
 export interface HttpShardClientOptions {
   connections?: number;
@@ -146,8 +156,16 @@ export class HttpShardClient implements ShardClient {
     await this.call(server, 'POST', '/config', JSON.stringify({ schema, shards, reset: shards }));
   }
 
-  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
-    return this.call(server, 'POST', '/read', `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}}`);
+  async readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
+    const body = await this.call(server, 'POST', '/read', `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}}`);
+    return dataArray(body);
+  }
+
+  async batch(server: string, ops: string[]): Promise<(string | ApiError)[]> {
+    const text = await this.call(server, 'POST', '/batch', `{"ops":[${ops.join(',')}]}`);
+    const lines = text.split('\n');
+    if (lines.length !== ops.length) throw new UpstreamError(server, `/batch answered ${lines.length} results for ${ops.length} ops`);
+    return lines.map((l) => (l.startsWith('!') ? new ApiError('INVALID_FIELD', l.slice(1)) : l));
   }
 
   async writeRaw(server: string, body: string): Promise<void> {

@@ -60,7 +60,9 @@ export class ProcessRuntime implements ServerRuntime {
     await this.stop(name);
     const logFile = join(this.stateDir, 'logs', `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [SERVER_MAIN], {
+    // SHARDCTL_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    const nodeArgs = (process.env.SHARDCTL_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SERVER_ID: name },
       stdio: ['ignore', 'pipe', fd],
       detached: true,

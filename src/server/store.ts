@@ -32,7 +32,9 @@ export class ShardStore {
   static async open(): Promise<ShardStore> {
     const SQL = await initSqlJs();
     const db = new SQL.Database();
-    db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;');
+    // tables live in an attached ':memory:' database: pages stay inside SQLite instead of going through
+    // sql.js's emulated file system on every commit
+    db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; ATTACH DATABASE ':memory:' AS m;");
     return new ShardStore(db);
   }
 
@@ -61,7 +63,7 @@ export class ShardStore {
     const q = (c: string) => `"${c}"`;
     for (const id of shards) {
       if (this.tables.has(id)) continue;
-      const t = q(id);
+      const t = `m.${q(id)}`;
       const defs = cols.map((c, i) => (i === 0 ? `${q(c)} INTEGER PRIMARY KEY` : q(c))).join(', ');
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${defs})`);
       const key = q(cols[0]);
@@ -83,7 +85,7 @@ export class ShardStore {
     const t = this.tables.get(id);
     if (!t) return;
     for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all]) s.free();
-    this.db.exec(`DROP TABLE IF EXISTS "${id}"`);
+    this.db.exec(`DROP TABLE IF EXISTS m."${id}"`);
     this.tables.delete(id);
   }
 
@@ -208,7 +210,7 @@ export class ShardStore {
   reset(shards: string[]): void {
     for (const id of shards) {
       const t = this.table(id);
-      this.db.exec(`DELETE FROM "${id}"`);
+      this.db.exec(`DELETE FROM m."${id}"`);
       t.count = 0;
     }
   }
