@@ -12,6 +12,7 @@ import { statusCmd, eventsCmd } from './commands/status.js';
 import { downCmd, killCmd, logsCmd, psCmd, upCmd } from './commands/lifecycle.js';
 import { VERSION } from './images.js';
 import { registerBench } from './commands/bench.js';
+import { registerChaos } from './commands/chaos.js';
 
 const program = new Command();
 program
@@ -120,5 +121,6 @@ common(program.command('events'))
   .action(run(async (_o, c: Command) => eventsCmd(opts(c))));
 
 registerBench(program, common, run);
+registerChaos(program, common, run);
 
 await program.parseAsync(process.argv);

@@ -57,6 +57,8 @@ interface ServerState {
   hbInFlight: boolean;
   /** true once fenced until refilled: its rows must not be trusted */
   stale: boolean;
+  /** a failure seen while it was starting or being refilled */
+  fencedDuringBringUp?: boolean;
 }
 
 interface WriteOp {
@@ -310,9 +312,10 @@ export class Cluster {
       await sleep(50);
     }
     await this.o.client.config(name, this.schema!, shards);
-    st.status = 'up';
+    // it stays 'starting'/'recovering' (no heartbeats, fence() only unreadies it) until every shard serves
     st.misses = 0;
     st.lastSeen = this.o.now();
+    st.fencedDuringBringUp = false;
     this.events.add({ kind: 'configured', server: name, detail: shards.join(','), ms: this.o.now() - t0 });
     await Promise.all(
       shards.map((id) => {
@@ -326,13 +329,24 @@ export class Cluster {
     );
     // a replica fenced while its siblings were still copying is not serving: the bring-up failed
     const missing = shards.filter((id) => !this.shards.get(id)?.ready.has(name));
-    if (missing.length) throw new ApiError('SPAWN_FAILED', `Server ${name} failed while its shards were refilled (${missing.join(',')})`);
+    if (missing.length || st.fencedDuringBringUp) {
+      for (const id of shards) this.unready(id, name);
+      throw new ApiError('SPAWN_FAILED', `Server ${name} failed while its shards were refilled (${missing.join(',') || 'fenced'})`);
+    }
+    st.status = 'up';
     st.stale = false;
   }
 
   private markReady(sh: ShardState, name: string): void {
+    const st = this.servers.get(name);
+    if (!st || st.status === 'down' || st.fencedDuringBringUp) return;
     sh.ready.add(name);
     sh.ring.add(name);
+  }
+
+  private unready(shard: string, name: string): void {
+    this.shards.get(shard)?.ready.delete(name);
+    this.shards.get(shard)?.ring.remove(name);
   }
 
   /** Fills `target`'s copy of a shard from a live replica, verifies it, and only then lets it serve. */
@@ -672,11 +686,9 @@ export class Cluster {
     const st = this.servers.get(name);
     if (!st || st.status === 'down' || this.closed) return;
     if (st.status !== 'up') {
-      // starting or recovering: its own bring-up handles the failure; just make sure it serves nothing yet
-      for (const id of st.shards) {
-        this.shards.get(id)?.ready.delete(name);
-        this.shards.get(id)?.ring.remove(name);
-      }
+      // starting or recovering: its own bring-up sees the flag and fails, to be retried
+      st.fencedDuringBringUp = true;
+      for (const id of st.shards) this.unready(id, name);
       return;
     }
     st.status = 'down';
