@@ -19,6 +19,8 @@ export interface BenchOptions {
   durationMs?: number;
   seed: number;
   progress: boolean;
+  /** unmeasured operations first (JIT warm-up of the LB and servers), as the stand-in's driver does */
+  warmup: number;
 }
 
 export interface Status {
@@ -79,8 +81,24 @@ export async function readAll(client: LbClient, st: Status): Promise<Map<number,
 export async function runWorkload(url: string, st: Status, o: BenchOptions, label: string): Promise<RunResult> {
   const client = new LbClient(url, o.concurrency);
   try {
-    const existing = await readAll(client, st);
     const space = keySpace(st.shards);
+    if (o.warmup > 0) {
+      const before = await readAll(client, st);
+      const free = space.length - before.size;
+      const n = Math.min(o.warmup, Math.max(0, free - o.writes * o.batch));
+      const wkeys = pickKeys(space, n, o.seed ^ 0x5eed, new Set(before.keys()));
+      const ranges = pickRanges(space, o.warmup, o.readWidth, o.seed ^ 0x5eed);
+      const keyCol = st.schema!.columns[0];
+      await runPhase({ name: 'warm-up writes', concurrency: o.concurrency, total: n, op: async (i) => {
+        const r = await client.send('POST', '/write', JSON.stringify({ data: [benchRow(wkeys[i])] }));
+        return r.status === 200 ? { rows: 1 } : { error: `http ${r.status}`, detail: r.text };
+      } });
+      await runPhase({ name: 'warm-up reads', concurrency: o.concurrency, total: ranges.length, op: async (i) => {
+        const r = await client.send('POST', '/read', `{"${keyCol}":{"low":${ranges[i].low},"high":${ranges[i].high}}}`);
+        return r.status === 200 ? { rows: 0 } : { error: `http ${r.status}`, detail: r.text };
+      } });
+    }
+    const existing = await readAll(client, st);
     const wanted = o.durationMs ? Math.min(space.length - existing.size, Math.max(o.writes, 1) * o.batch) : o.writes * o.batch;
     const keys = pickKeys(space, wanted, o.seed, new Set(existing.keys()));
     const written = new Map<number, BenchRow>();

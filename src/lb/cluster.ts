@@ -41,6 +41,9 @@ export interface ClusterOptions {
   copyChunkRows?: number;
   rand?: Rand;
   now?: () => number;
+  /** coalescing: with this many client requests in flight, upstream calls linger lingerMs to gather more */
+  lingerAt?: number;
+  lingerMs?: number;
   /** false: a dead server is fenced but not respawned (tests of fencing alone) */
   autoRecover?: boolean;
 }
@@ -115,7 +118,11 @@ export class Cluster {
   /** counters for `status --json` and tuning: how well group commit coalesces */
   readonly stats = { writeRequests: 0, writeBatches: 0, readRequests: 0, upstreamReads: 0, upstreamCalls: 0, upstreamOps: 0 };
   private readonly pipe: Coalescer;
-  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat'>> & {
+  /** client data requests in flight (read/write/update/del), for the coalescer's linger */
+  inflight = 0;
+  private readonly lingerAt: number;
+  private readonly lingerMs: number;
+  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
     meta?: MetaStore;
@@ -138,7 +145,9 @@ export class Cluster {
       autoRecover: opts.autoRecover ?? true,
     };
     this.events = new EventLog(this.o.now);
-    this.pipe = new Coalescer(this.o.client);
+    this.lingerAt = opts.lingerAt ?? 8;
+    this.lingerMs = opts.lingerMs ?? 1;
+    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs);
   }
 
   get configured(): boolean {
@@ -455,6 +464,15 @@ export class Cluster {
     const keyCol = this.keyColumn();
     const defs = this.map.overlapping(low, high);
     this.stats.readRequests++;
+    this.inflight++;
+    try {
+      return await this.readShards(defs, keyCol, low, high);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private async readShards(defs: ShardDef[], keyCol: string, low: number, high: number): Promise<ReadResult> {
     this.stats.upstreamReads += defs.length;
     const id = (this.reqId = (this.reqId + 1) & 0x3ffffff);
     const bodies = await Promise.all(defs.map((d) => this.readShard(this.shards.get(d.Shard_id)!, keyCol, low, high, id)));
@@ -497,6 +515,15 @@ export class Cluster {
     }
     // reserve every key before the first await: a concurrent request with the same key is now a duplicate
     for (const [sh, g] of groups) for (const k of g.keys) sh.pending.add(k);
+    this.inflight++;
+    try {
+      return await this.applyGroups(groups, rows.length);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private async applyGroups(groups: Map<ShardState, { rows: Row[]; keys: number[] }>, n: number): Promise<number> {
     const entries = [...groups];
     const results = await Promise.allSettled(
       entries.map(
@@ -515,7 +542,7 @@ export class Cluster {
       );
       throw (results[failed] as PromiseRejectedResult).reason;
     }
-    return rows.length;
+    return n;
   }
 
   private async undoInsert(sh: ShardState, keys: number[]): Promise<void> {
@@ -583,9 +610,16 @@ export class Cluster {
   private async drain(sh: ShardState): Promise<void> {
     if (sh.running) return;
     sh.running = true;
+    // start at the end of this event-loop turn (under load, a moment later), so the writes that arrive
+    // meanwhile join the first batch
+    await new Promise<void>((r) => (this.inflight >= this.lingerAt ? setTimeout(r, this.lingerMs) : setImmediate(r)));
     try {
       while (sh.queue.length > 0) {
         const head = sh.queue[0];
+        if (head.kind === 'write' && this.inflight >= this.lingerAt && sh.queue.length < this.inflight / 2) {
+          // under load a short wait fills the batch: fewer, larger upstream writes for the same rows
+          await new Promise<void>((r) => setTimeout(r, this.lingerMs));
+        }
         if (head.kind === 'write') {
           // group commit: every write queued behind the lock goes out as one batch per replica
           const batch: WriteOp[] = [];

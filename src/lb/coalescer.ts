@@ -1,8 +1,9 @@
 /**
- * Per-server request coalescing. The first request bound for a server goes out at once, on the plain endpoint
- * (/read or /write); requests that arrive while it is in flight wait, then go out together as one /batch call.
- * So an idle server sees no added latency, and a busy one sees one call per round trip instead of one per
- * request. Order is kept: ops reach the server in the order they were submitted.
+ * Per-server request coalescing. Requests bound for a server go out at the end of the event-loop turn that
+ * produced them, and while a call to that server is in flight the next ones wait for it; whatever has gathered
+ * goes out together: one op on the plain endpoint (/read or /write), several as one /batch call. An idle server
+ * sees no added latency (one setImmediate); a busy one sees one call per round trip instead of one per request.
+ * Order is kept: ops reach the server in the order they were submitted.
  */
 import { ApiError } from '../core/errors.js';
 import type { ShardClient } from './shard-client.js';
@@ -17,6 +18,7 @@ interface Pending {
 
 interface Pipe {
   inFlight: boolean;
+  scheduled: boolean;
   queue: Pending[];
 }
 
@@ -28,6 +30,10 @@ export class Coalescer {
 
   constructor(
     private readonly client: ShardClient,
+    /** client requests in flight at the LB now */
+    private readonly load: () => number = () => 0,
+    private readonly lingerAt = 8,
+    private readonly lingerMs = 1,
     private readonly maxOps = 256,
   ) {}
 
@@ -35,14 +41,22 @@ export class Coalescer {
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
     let p = this.pipes.get(server);
-    if (!p) this.pipes.set(server, (p = { inFlight: false, queue: [] }));
-    if (!p.inFlight) {
-      p.inFlight = true;
-      this.calls++;
-      const pipe = p;
-      return this.single(server, op).finally(() => this.flush(server, pipe));
-    }
-    return new Promise<string>((resolve, reject) => p!.queue.push({ op, resolve, reject }));
+    if (!p) this.pipes.set(server, (p = { inFlight: false, scheduled: false, queue: [] }));
+    const pipe = p;
+    return new Promise<string>((resolve, reject) => {
+      pipe.queue.push({ op, resolve, reject });
+      // send at the end of this event-loop turn: every request the LB parsed in the same turn rides along
+      if (!pipe.inFlight && !pipe.scheduled) {
+        pipe.scheduled = true;
+        const go = () => {
+          pipe.scheduled = false;
+          if (!pipe.inFlight) this.flush(server, pipe);
+        };
+        // under load (many client requests in flight) linger a moment so more ops share the call
+        if (this.load() >= this.lingerAt) setTimeout(go, this.lingerMs);
+        else setImmediate(go);
+      }
+    });
   }
 
   forget(server: string): void {
@@ -59,6 +73,7 @@ export class Coalescer {
       p.inFlight = false;
       return;
     }
+    p.inFlight = true;
     const batch = p.queue.splice(0, this.maxOps);
     this.calls++;
     const run =

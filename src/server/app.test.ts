@@ -110,3 +110,27 @@ test('heartbeat: 200 with an empty body', async () => {
   assert.equal(res.status, 200);
   assert.equal(await res.text(), '');
 });
+
+test('/batch: reads and writes in order, one answer line each, a failed op alone', async () => {
+  const { app, call, store } = await fresh();
+  await call('POST', '/config', { schema, shards: ['sh1'] });
+  const res = await app.request('/batch', {
+    method: 'POST',
+    body: JSON.stringify({
+      ops: [
+        { op: 'write', w: { shard: 'sh1', curr_idx: 0, data: [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }] } },
+        { op: 'read', shard: 'sh1', low: 0, high: 5 },
+        { op: 'write', w: { shard: 'sh9', curr_idx: 0, data: [] } },
+        { op: 'write', w: { shard: 'sh1', curr_idx: 1, data: [{ Stud_id: 1, Stud_name: 'dup', Stud_marks: 1 }] } },
+      ],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const lines = (await res.text()).split('\n');
+  assert.equal(lines.length, 4);
+  assert.equal(lines[0], '{"current_idx":1}');
+  assert.deepEqual(JSON.parse(lines[1]), [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }]);
+  assert.match(lines[2], /^!<Error> Shard sh9 is not on this server/);
+  assert.match(lines[3], /^!<Error> Duplicate Stud_id 1/);
+  assert.equal(store.count('sh1'), 1);
+});

@@ -21,6 +21,7 @@ interface BenchCliOpts extends GlobalOpts {
   concurrency: string;
   duration?: string;
   seed: string;
+  warmup: string;
   analysis?: boolean;
   out?: string;
   compare?: string;
@@ -42,6 +43,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     durationMs: o.duration ? Number(o.duration) * 1000 : undefined,
     seed: intArg(o.seed, '--seed'),
     progress: o.progress && !o.json,
+    warmup: intArg(o.warmup, '--warmup'),
   };
   if (base.writes < 0 || base.reads < 0 || base.batch < 1 || base.readWidth < 1) throw new UsageError('--writes/--reads must be >= 0, --batch and --read-width >= 1');
   if (base.durationMs !== undefined && !(base.durationMs > 0 && base.durationMs <= 3_600_000)) throw new UsageError('--duration must be between 0 and 3600 seconds');
@@ -145,6 +147,7 @@ export function registerBench(program: Command, common: Common, run: Runner): vo
     .option('--concurrency <n>', 'closed-loop workers; a list like 1,32 runs each', '32')
     .option('--duration <seconds>', 'run each phase this long instead of a fixed count')
     .option('--seed <n>', 'workload seed', '1')
+    .option('--warmup <n>', 'unmeasured writes and reads first (JIT warm-up; their rows stay)', '1000')
     .option('--init [config]', 're-initialise first (default, a2, a3, or a file name in configs/); replaces the data')
     .option('--analysis', 'A-1 default, A-2 7 replicas, A-3 10 servers/6 shards/8 replicas, A-4 recovery')
     .option('--out <dir>', 'write results.json, report.md and chart.svg there')

@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from '../core/errors.js';
+import { Coalescer } from './coalescer.js';
+import type { ShardClient } from './shard-client.js';
+
+/** A ShardClient collaborator that records calls and answers when told to. */
+function fakeClient() {
+  const calls: { kind: string; server: string; ops?: string[] }[] = [];
+  let release: () => void = () => undefined;
+  const gate = () => new Promise<void>((r) => (release = r));
+  let pending = gate();
+  const client = {
+    async readRaw(server: string, shard: string, _k: string, low: number) {
+      calls.push({ kind: 'read', server });
+      await pending;
+      return `[${low}]`;
+    },
+    async writeRaw(server: string) {
+      calls.push({ kind: 'write', server });
+      await pending;
+    },
+    async batch(server: string, ops: string[]) {
+      calls.push({ kind: 'batch', server, ops });
+      return ops.map((o) => (o.includes('"bad"') ? new ApiError('UNKNOWN_SHARD', 'Shard bad is not on this server') : o.includes('"read"') ? `[${JSON.parse(o).low}]` : '{"current_idx":1}'));
+    },
+  } as unknown as ShardClient;
+  return { client, calls, open: () => { release(); pending = Promise.resolve(); } };
+}
+
+test('one op alone goes to the plain endpoint; ops queued behind it share one /batch call, in order', async () => {
+  const f = fakeClient();
+  const c = new Coalescer(f.client);
+  const first = c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 1, high: 2 });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.calls.map((x) => x.kind), ['read']);
+  const rest = [
+    c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 5, high: 6 }),
+    c.submit('S0', { kind: 'write', body: '{"shard":"sh1","curr_idx":0,"data":[]}' }),
+    c.submit('S0', { kind: 'read', shard: 'bad', keyCol: 'Stud_id', low: 7, high: 8 }),
+  ];
+  const other = c.submit('S1', { kind: 'read', shard: 'sh2', keyCol: 'Stud_id', low: 9, high: 9 });
+  f.open();
+  assert.equal(await first, '[1]');
+  assert.equal(await rest[0], '[5]');
+  assert.equal(await rest[1], '');
+  await assert.rejects(rest[2], /Shard bad/);
+  assert.equal(await other, '[9]');
+  const batch = f.calls.find((x) => x.kind === 'batch')!;
+  assert.equal(batch.server, 'S0');
+  assert.equal(batch.ops!.length, 3);
+  assert.match(batch.ops![0], /"op":"read".*"low":5/);
+  assert.match(batch.ops![1], /"op":"write","w":\{"shard":"sh1"/);
+  assert.equal(c.calls, 3, 'S0 plain + S0 batch + S1 plain');
+  assert.equal(c.ops, 5);
+});
