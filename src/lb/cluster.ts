@@ -610,9 +610,9 @@ export class Cluster {
   private async drain(sh: ShardState): Promise<void> {
     if (sh.running) return;
     sh.running = true;
-    // start at the end of this event-loop turn (under load, a moment later), so the writes that arrive
-    // meanwhile join the first batch
-    await new Promise<void>((r) => (this.inflight >= this.lingerAt ? setTimeout(r, this.lingerMs) : setImmediate(r)));
+    // under load, start a moment later so the writes that arrive meanwhile join the first batch;
+    // otherwise at once (an extra event-loop turn costs a lone client more than it saves)
+    if (this.inflight >= this.lingerAt) await new Promise<void>((r) => setTimeout(r, this.lingerMs));
     try {
       while (sh.queue.length > 0) {
         const head = sh.queue[0];

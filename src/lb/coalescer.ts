@@ -1,8 +1,9 @@
 /**
- * Per-server request coalescing. Requests bound for a server go out at the end of the event-loop turn that
- * produced them, and while a call to that server is in flight the next ones wait for it; whatever has gathered
- * goes out together: one op on the plain endpoint (/read or /write), several as one /batch call. An idle server
- * sees no added latency (one setImmediate); a busy one sees one call per round trip instead of one per request.
+ * Per-server request coalescing. A request bound for an idle server goes out at once (under load, after a
+ * linger of about a millisecond); while a call to that server is in flight the next ones wait for it, and
+ * whatever has gathered goes out together: one op on the plain endpoint (/read or /write), several as one
+ * /batch call. A lone client sees no added latency; a busy server sees one call per round trip instead of one
+ * per request.
  * Order is kept: ops reach the server in the order they were submitted.
  */
 import { ApiError } from '../core/errors.js';
@@ -45,17 +46,17 @@ export class Coalescer {
     const pipe = p;
     return new Promise<string>((resolve, reject) => {
       pipe.queue.push({ op, resolve, reject });
-      // send at the end of this event-loop turn: every request the LB parsed in the same turn rides along
-      if (!pipe.inFlight && !pipe.scheduled) {
-        pipe.scheduled = true;
-        const go = () => {
-          pipe.scheduled = false;
-          if (!pipe.inFlight) this.flush(server, pipe);
-        };
-        // under load (many client requests in flight) linger a moment so more ops share the call
-        if (this.load() >= this.lingerAt) setTimeout(go, this.lingerMs);
-        else setImmediate(go);
+      if (pipe.inFlight || pipe.scheduled) return;
+      if (this.load() < this.lingerAt) {
+        this.flush(server, pipe); // a lone request goes out at once
+        return;
       }
+      // under load (many client requests in flight) linger a moment so more ops share the call
+      pipe.scheduled = true;
+      setTimeout(() => {
+        pipe.scheduled = false;
+        if (!pipe.inFlight) this.flush(server, pipe);
+      }, this.lingerMs);
     });
   }
 
