@@ -14,6 +14,8 @@ export interface ChaosOptions {
   seed: number;
   killEveryMs: number;
   killLb: boolean;
+  /** allow a fault while the cluster is still recovering from the last one (several replicas of a shard may die) */
+  overlap: boolean;
   writers: number;
   updaters: number;
   deleters: number;
@@ -40,6 +42,8 @@ export interface ChaosReport {
   neverWritten: number;
   replicasIdentical: boolean;
   rowsAtEnd: number;
+  /** shards with no replica left at the end (their acknowledged rows count as lost) */
+  unavailableShards: string[];
   examples: string[];
   passed: boolean;
 }
@@ -69,8 +73,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     try {
       const r = await client.send(method, path, body);
       return r.status;
-    } catch {
-      return 0; // the connection broke: indeterminate
+    } catch (e) {
+      // refused: the request never reached an LB (it was down), so nothing happened; otherwise indeterminate
+      const code = (e as NodeJS.ErrnoException).code ?? (e as { cause?: NodeJS.ErrnoException }).cause?.code;
+      return code === 'ECONNREFUSED' ? 499 : 0;
     }
   };
   const outcome = (status: number) => (status >= 400 && status < 500 ? { ok: false as const, refused: true } : { ok: false as const });
@@ -135,12 +141,40 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
   };
 
+  /** every server up and every replica serving (one failure at a time is what 3 replicas tolerate) */
+  const healthy = async (maxMs: number) => {
+    const until = now() + maxMs;
+    while (now() < until) {
+      try {
+        const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { status: string }[]; shards: { serving: string[]; replicas: string[] }[] };
+        if (s.servers.every((x) => x.status === 'up') && s.shards.every((x) => x.serving.length === x.replicas.length)) return true;
+      } catch {
+        /* LB restarting */
+      }
+      await sleep(100);
+    }
+    return false;
+  };
+  /** until the LB has noticed the kill (the victim is no longer 'up'), so the next health check means something */
+  const detected = async (victim: string, maxMs: number) => {
+    const until = now() + maxMs;
+    while (now() < until) {
+      try {
+        const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { name: string; status: string }[] };
+        if (s.servers.find((x) => x.name === victim)?.status !== 'up') return;
+      } catch {
+        /* LB restarting */
+      }
+      await sleep(50);
+    }
+  };
   const faults = planFaults(o.seed, o.durationMs, o.killEveryMs, o.killLb, rnd);
   const done: ChaosReport['faults'] = [];
   const injector = async () => {
     for (const f of faults) {
       const wait = t0 + f.atMs - now();
       if (wait > 0) await sleep(wait);
+      if (!o.overlap) await healthy(60_000);
       if (f.target === 'lb') {
         try {
           await o.crashLb();
@@ -160,6 +194,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await o.crashServer(victim);
         o.log(`${((now() - t0) / 1000).toFixed(1)}s: killed ${victim}`);
         done.push({ ...f, victim, ok: true });
+        if (!o.overlap) await detected(victim, 10_000);
       } catch (e) {
         done.push({ ...f, victim: '?', ok: false, detail: (e as Error).message });
       }
@@ -176,18 +211,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   // let recovery finish, then audit
   o.log('load stopped; waiting for every server to serve again');
-  const settleEnd = now() + 90_000;
-  while (now() < settleEnd) {
-    try {
-      const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { status: string }[]; shards: { serving: string[]; replicas: string[] }[] };
-      if (s.servers.every((x) => x.status === 'up') && s.shards.every((x) => x.serving.length === x.replicas.length)) break;
-    } catch {
-      /* LB restarting */
-    }
-    await sleep(200);
-  }
+  if (!(await healthy(90_000))) o.log('the cluster did not become fully healthy within 90 s; auditing what is there');
   const finalStatus = JSON.parse((await client.send('GET', '/status')).text) as Status;
-  const all = await readAll(client, finalStatus);
+  const unavailable: string[] = [];
+  const all = await readAll(client, finalStatus, (shard, err) => {
+    unavailable.push(shard);
+    o.log(`shard ${shard} cannot be read: ${err}`);
+  });
   const audit = model.audit(all);
   const identical = await replicasIdentical(client, finalStatus);
   await client.close();
@@ -207,6 +237,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     neverWritten: audit.neverWritten,
     replicasIdentical: identical,
     rowsAtEnd: all.size,
+    unavailableShards: unavailable,
     examples: [...t.staleExamples, ...audit.examples],
     passed: false,
   };

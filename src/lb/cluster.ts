@@ -110,6 +110,8 @@ export class Cluster {
   private readonly membership = new Mutex();
   private reconfiguring = false;
   private closed = false;
+  /** true while resume() rebuilds state (the key index is not loaded yet) */
+  private resuming = false;
   private generation = 0;
   private reqId = 0;
   private hbTimer: NodeJS.Timeout | undefined;
@@ -392,7 +394,7 @@ export class Cluster {
     const want = digestRows(rows);
     if (!d || d.count !== rows.length || d.digest !== want)
       throw new ApiError('INTERNAL', `Copy of ${id} to ${target} does not match its source (${d?.count} rows vs ${rows.length})`);
-    if (rows.length !== sh.known.size)
+    if (rows.length !== sh.known.size && !this.resuming)
       this.o.log.warn('copied row count differs from the LB index', { shard: id, rows: rows.length, index: sh.known.size });
     this.markReady(sh, target);
     const ms = this.o.now() - t0;
@@ -855,6 +857,10 @@ export class Cluster {
         }
         toRecover.push(name);
       }
+      // A crash can leave a write applied on some replicas and not others (never acknowledged): make each
+      // shard's adopted replicas identical before serving, by refilling the odd ones from the majority.
+      this.resuming = true;
+      await this.reconcile().finally(() => (this.resuming = false));
       // the key index: from one live replica per shard
       for (const sh of this.shards.values()) {
         const src = [...sh.ready][0];
@@ -874,6 +880,41 @@ export class Cluster {
         this.fence(name, 'not running after LB restart');
       }
     });
+  }
+
+  /** For each shard: compare its ready replicas' digests; refill the ones outside the largest agreeing group. */
+  private async reconcile(): Promise<void> {
+    const gen = this.generation;
+    for (const sh of this.shards.values()) {
+      const live = [...sh.ready];
+      if (live.length < 2) continue;
+      const id = sh.def.Shard_id;
+      const digests = await Promise.all(
+        live.map((srv) => this.o.client.digest(srv, [id]).then((d) => d[id], () => undefined)),
+      );
+      const groups = new Map<string, { members: string[]; count: number }>();
+      live.forEach((srv, i) => {
+        const d = digests[i];
+        if (!d) return;
+        const g = groups.get(d.digest) ?? { members: [], count: d.count };
+        g.members.push(srv);
+        groups.set(d.digest, g);
+      });
+      if (groups.size <= 1 && digests.every(Boolean)) continue;
+      const best = [...groups.values()].sort((a, b) => b.members.length - a.members.length || b.count - a.count)[0];
+      const odd = live.filter((srv) => !best?.members.includes(srv));
+      this.o.log.warn('replicas differ after a restart; refilling from the majority', { shard: id, keep: best?.members, refill: odd });
+      this.events.add({ kind: 'reconciled', shard: id, detail: `replicas differed after restart: ${odd.join(',')} refilled from ${best?.members.join(',')}` });
+      for (const srv of odd) this.unready(id, srv);
+      for (const srv of odd) {
+        try {
+          await this.runExclusive(sh, () => this.copyBack(sh, srv, gen));
+        } catch (e) {
+          this.o.log.warn('refill failed', { shard: id, server: srv, err: String(e) });
+          this.fence(srv, `refill after restart failed: ${(e as Error).message}`);
+        }
+      }
+    }
   }
 
   async shutdown(stopServers: boolean): Promise<void> {

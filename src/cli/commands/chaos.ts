@@ -15,6 +15,7 @@ interface ChaosCliOpts extends GlobalOpts {
   seed: string;
   killEvery: string;
   killLb?: boolean;
+  overlap?: boolean;
   writers: string;
   updaters: string;
   deleters: string;
@@ -44,6 +45,7 @@ export async function chaosCmd(o: ChaosCliOpts): Promise<void> {
     seed: intArg(o.seed, '--seed'),
     killEveryMs,
     killLb: !!o.killLb,
+    overlap: !!o.overlap,
     writers: intArg(o.writers, '--writers'),
     updaters: intArg(o.updaters, '--updaters'),
     deleters: intArg(o.deleters, '--deleters'),
@@ -76,6 +78,7 @@ export async function chaosCmd(o: ChaosCliOpts): Promise<void> {
           ['replicas identical', report.replicasIdentical ? chalk.green('yes') : chalk.red('NO')],
           ['indeterminate operations (failed, may or may not have landed)', String(report.indeterminate)],
           ['rows at the end', String(report.rowsAtEnd)],
+          ['shards with no replica left', report.unavailableShards.length ? chalk.red(report.unavailableShards.join(', ')) : '0'],
         ],
       )}\n`,
     );
@@ -98,6 +101,7 @@ export function registerChaos(program: Command, common: Common, run: Runner): vo
     .option('--seed <n>', 'seed of the workload and the fault schedule', '1')
     .option('--kill-every <seconds>', 'mean time between faults', '5')
     .option('--kill-lb', 'every third fault kills the LB instead of a server')
+    .option('--overlap', 'do not wait for the cluster to heal before the next fault (3 replicas tolerate one failure at a time)')
     .option('--writers <n>', 'concurrent writers', '4')
     .option('--updaters <n>', 'concurrent updaters', '2')
     .option('--deleters <n>', 'concurrent deleters', '1')
