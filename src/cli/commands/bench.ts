@@ -59,10 +59,12 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
   const recovery: BenchResults['recovery'] = [];
   const startedAt = new Date().toISOString();
 
-  const workload = async (label: string, st: Status) => {
+  const workload = async (label: string, st: Status, cfg?: string) => {
     const run: RunResult | undefined = { label, config: { N: 0, shards: 0, replicasPerShard: 0 }, phases: [] };
     for (const [k, c] of concurrencies.entries()) {
-      const r = await runWorkload(url, k === 0 ? st : await status(), { ...base, concurrency: c, seed: base.seed + k }, label);
+      // each concurrency on a fresh cluster when we may re-initialise (the key space is finite)
+      const now = k === 0 ? st : cfg ? await init(cfg) : await status();
+      const r = await runWorkload(url, now, { ...base, concurrency: c, seed: base.seed + k }, label);
       run.config = r.config;
       run.phases.push(...r.phases);
       for (const p of r.phases) say(`${chalk.bold(label)} ${phaseLine(p)}`);
@@ -72,7 +74,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
 
   if (o.analysis) {
     info('analysis: A-1 (default), A-2 (7 replicas per shard), A-3 (10 servers, 6 shards, 8 replicas), A-4 (recovery); each on a freshly initialised cluster');
-    for (const [label, cfg] of [['A-1', 'default'], ['A-2', 'a2'], ['A-3', 'a3']] as const) await workload(label, await init(cfg));
+    for (const [label, cfg] of [['A-1', 'default'], ['A-2', 'a2'], ['A-3', 'a3']] as const) await workload(label, await init(cfg), cfg);
     if (!rec) throw new ExitError('A-4 kills a server, so it needs a cluster started here by `shardctl up` (no record for --name)');
     const st = await init('default');
     const { LbClient } = await import('../../bench/driver.js');
@@ -90,9 +92,10 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     say(`${chalk.bold('A-4')} killed ${r.server} holding ${r.rows} rows: detected ${r.killToDetectedMs} ms after the kill (${r.timeToDetectMs} ms after its last heartbeat), replacement serving every row ${r.killToServingMs} ms after the kill; ${r.rowsCopied} rows copied; replicas identical: ${r.replicasIdentical ? 'yes' : 'NO'}; rows after: ${r.rowsAfter}`);
   } else {
     let st = await status();
-    if (o.init) st = await init(typeof o.init === 'string' ? o.init : 'default');
+    const cfg = o.init ? (typeof o.init === 'string' ? o.init : 'default') : undefined;
+    if (cfg) st = await init(cfg);
     else if (!st.schema) st = await init('default');
-    await workload('bench', st);
+    await workload('bench', st, cfg);
   }
 
   const results: BenchResults = {
