@@ -57,6 +57,12 @@ common(program.command('up'))
   .option('--port <port>', 'host port of the LB (127.0.0.1 only)', '5000')
   .option('--foreground', 'stay attached; Ctrl-C stops the LB and every server')
   .option('--no-build', 'docker: fail instead of building missing images')
+  .option('--heartbeat-ms <ms>', 'heartbeat interval (and timeout); default 500')
+  .option('--misses <n>', 'missed heartbeats before a server is declared dead; default 3')
+  .option('--ring-hash <name>', 'mix (default, well spread) or assignment (H(i)=i²+2i+17, Φ(i,j)=i²+j²+2j+25)')
+  .option('--slots <n>', 'slots per shard ring; default 512')
+  .option('--vnodes <n>', 'virtual nodes per server; default log2(slots) = 9')
+  .option('--max-body <bytes>', 'request body limit; default 4 MiB')
   .action(run(async (_o, c: Command) => upCmd(c.opts())));
 
 common(program.command('down'))

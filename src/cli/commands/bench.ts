@@ -27,11 +27,22 @@ interface BenchCliOpts extends GlobalOpts {
   compare?: string;
   init?: string | boolean;
   progress: boolean;
+  ring?: boolean;
 }
 
 const config = (name: string) => JSON.parse(readFileSync(join(CONFIG_DIR, `${name}.json`), 'utf8')) as Record<string, unknown>;
 
 export async function benchCmd(o: BenchCliOpts): Promise<void> {
+  if (o.ring) {
+    const { ringBench } = await import('../../bench/ring-bench.js');
+    const r = ringBench();
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else
+      process.stdout.write(
+        `${table(['hash', 'replicas', 'lookups', 'lookups/s', 'ns/lookup', 'add or remove (µs)'], r.map((x) => [x.hash, String(x.replicas), String(x.lookups), String(x.lookupsPerSec), String(x.nsPerLookup), String(x.addRemoveUs)]))}\n`,
+      );
+    return;
+  }
   const url = lbUrl(o);
   const concurrencies = o.concurrency.split(',').map((c) => intArg(c.trim(), '--concurrency'));
   if (concurrencies.some((c) => c < 1 || c > 1024)) throw new UsageError('--concurrency must be between 1 and 1024');
@@ -156,5 +167,6 @@ export function registerBench(program: Command, common: Common, run: Runner): vo
     .option('--out <dir>', 'write results.json, report.md and chart.svg there')
     .option('--compare <results.json>', 'print each figure\'s ratio to an earlier run')
     .option('--no-progress', 'no progress bar')
+    .option('--ring', 'only the hash-ring micro-benchmark (no cluster needed)')
     .action(run(async (_o: unknown, c: Command) => benchCmd(c.opts<BenchCliOpts>())));
 }

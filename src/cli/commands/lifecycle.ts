@@ -14,6 +14,34 @@ export interface UpOpts extends GlobalOpts {
   port: string;
   foreground?: boolean;
   build?: boolean;
+  heartbeatMs?: string;
+  misses?: string;
+  ringHash?: string;
+  vnodes?: string;
+  slots?: string;
+  maxBody?: string;
+}
+
+/** LB settings from `up` options, as the environment the LB reads (lb/main.ts). */
+function lbEnv(o: UpOpts): Record<string, string> {
+  const env: Record<string, string> = {};
+  const int = (v: string | undefined, flag: string, key: string, min: number) => {
+    if (v === undefined) return;
+    const n = intArg(v, flag);
+    if (n < min) throw new UsageError(`${flag} must be at least ${min}`);
+    env[key] = String(n);
+  };
+  int(o.heartbeatMs, '--heartbeat-ms', 'SHARDCTL_HB_INTERVAL_MS', 50);
+  if (o.heartbeatMs !== undefined) env.SHARDCTL_HB_TIMEOUT_MS = env.SHARDCTL_HB_INTERVAL_MS;
+  int(o.misses, '--misses', 'SHARDCTL_HB_MISSES', 1);
+  int(o.vnodes, '--vnodes', 'SHARDCTL_RING_VNODES', 1);
+  int(o.slots, '--slots', 'SHARDCTL_RING_SLOTS', 1);
+  int(o.maxBody, '--max-body', 'SHARDCTL_MAX_BODY', 1024);
+  if (o.ringHash !== undefined) {
+    if (!['mix', 'assignment'].includes(o.ringHash)) throw new UsageError('--ring-hash must be mix or assignment');
+    env.SHARDCTL_RING_HASH = o.ringHash;
+  }
+  return env;
 }
 
 function clusterName(o: GlobalOpts): string {
@@ -49,11 +77,11 @@ export async function upCmd(o: UpOpts): Promise<void> {
   let rec: ClusterRecord;
   if (runtime === 'process') {
     if (o.foreground) info(`shardctl: LB on 127.0.0.1:${port} in the foreground; Ctrl-C stops it and every server`);
-    rec = await processUp({ name, port, stateDir, foreground: !!o.foreground });
+    rec = await processUp({ name, port, stateDir, foreground: !!o.foreground, env: lbEnv(o) });
     if (o.foreground) return;
   } else if (runtime === 'docker') {
     const { dockerUp } = await import('../docker-cluster.js');
-    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false });
+    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o) });
   } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
   print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime). Next: \`shardctl init\``));
 }
