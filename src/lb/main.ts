@@ -2,7 +2,8 @@
  * LB entry point: `node dist/src/lb/main.js`. Configured by the environment, which `shardctl up` sets:
  *   PORT (5000), HOST (0.0.0.0), SHARDCTL_RUNTIME (process|docker), SHARDCTL_STATE_DIR (metadata, logs),
  *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
- *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
+ *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, SHARDCTL_LINGER_AT / _MS (coalescing under load),
+ *   SHARDCTL_MAX_BATCH_ROWS, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
  * Saved metadata in the state dir is resumed on start. SIGTERM/SIGINT stop every server, then the LB.
  */
 import { serve } from '@hono/node-server';
@@ -43,6 +44,8 @@ const cluster = new Cluster({
     misses: num('SHARDCTL_HB_MISSES', 3),
   },
   maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS', 5000),
+  lingerAt: num('SHARDCTL_LINGER_AT', 8),
+  lingerMs: num('SHARDCTL_LINGER_MS', 1),
 });
 const saved = meta.load();
 if (saved) {

@@ -99,3 +99,21 @@ test('SIGTERM to the LB stops every server it spawned', async () => {
   await lb.stop('SIGTERM');
   await until('servers gone', async () => pids.every((p) => !pidAlive(p)), 10_000);
 });
+
+test('after an LB crash, replicas that a half-done write left different are made identical before serving', async (t) => {
+  const lb = await startLb(FAST_HB);
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  await call(lb.url, 'POST', '/write', { data: [row(1), row(2)] });
+  // what a crash mid-write leaves: a row on one replica of sh1 only (Server0; sh1 also lives on Server3, Server5)
+  const servers = JSON.parse(readFileSync(join(lb.stateDir, 'servers.json'), 'utf8')) as { name: string; port: number }[];
+  const s0 = servers.find((e) => e.name === 'Server0')!;
+  const direct = await call(`http://127.0.0.1:${s0.port}`, 'POST', '/write', { shard: 'sh1', curr_idx: 2, data: [row(3)] });
+  assert.equal(direct.status, 200);
+  await lb.stop('SIGKILL');
+  const again = await startLb(FAST_HB, lb.stateDir);
+  t.after(() => again.stop());
+  await replicasIdentical(again.url);
+  assert.deepEqual((await allRows(again.url)).map((r) => r.Stud_id), [1, 2]);
+  const ev = (await call(again.url, 'GET', '/events')).body;
+  assert.ok(ev.events.some((e: { kind: string; shard?: string }) => e.kind === 'reconciled' && e.shard === 'sh1'));
+});
