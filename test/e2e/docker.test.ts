@@ -5,38 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { call, row, until } from '../helpers/lb-process.js';
+import { allRows, call, replicasIdentical, row, until } from '../helpers/lb-process.js';
+import { cliRunner, freePort } from '../helpers/cli.js';
 import { docker, dockerAvailable } from '../../src/runtime/docker-cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/shardctl', import.meta.url));
-const HOME = mkdtempSync(join(tmpdir(), 'shardctl-e2e-'));
+const sh = cliRunner('shardctl-e2e-');
 const NAME = 'e2e';
 const engine = await dockerAvailable();
 const required = process.env.SHARDCTL_E2E_REQUIRED === '1';
 if (!engine && !required) console.log('# e2e: no Docker engine answers: the docker end-to-end tests are SKIPPED (not passed)');
-
-function sh(args: string[], timeout = 600_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout, env: { ...process.env, SHARDCTL_HOME: HOME, NO_COLOR: '1', SHARDCTL_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 async function clusterContainers(): Promise<{ name: string; state: string; role: string; server: string }[]> {
   const out = await docker(['ps', '-a', '--filter', `label=shardctl.cluster=${NAME}`, '--format', '{{.Names}}\t{{.State}}\t{{.Label "shardctl.role"}}\t{{.Label "shardctl.server"}}']);
@@ -44,25 +21,6 @@ async function clusterContainers(): Promise<{ name: string; state: string; role:
     const [name, state, role, server] = l.split('\t');
     return { name, state, role, server };
   });
-}
-
-async function allRows(url: string): Promise<{ Stud_id: number }[]> {
-  const r = await call(url, 'POST', '/read', { Stud_id: { low: 0, high: 1 << 20 } });
-  assert.equal(r.status, 200, r.text);
-  return r.body.data;
-}
-
-async function replicasIdentical(url: string): Promise<void> {
-  const st = (await call(url, 'GET', '/status')).body as { servers: Record<string, string[]> };
-  const seen = new Map<string, string>();
-  for (const srv of Object.keys(st.servers)) {
-    const b = (await call(url, 'GET', `/read/${srv}`)).body;
-    for (const shard of st.servers[srv]) {
-      const j = JSON.stringify(b[shard]);
-      if (seen.has(shard)) assert.equal(j, seen.get(shard), `${srv} differs on ${shard}`);
-      else seen.set(shard, j);
-    }
-  }
 }
 
 test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash, down', { skip: !engine && !required ? 'no Docker engine' : false, timeout: 1_200_000 }, async (t) => {

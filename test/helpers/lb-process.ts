@@ -88,3 +88,24 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     await sleep(50);
   }
 }
+
+/** Every row of the whole key space [0, high], through the LB. */
+export async function allRows(url: string, high = 1 << 20): Promise<{ Stud_id: number; Stud_marks: unknown }[]> {
+  const r = await call(url, 'POST', '/read', { Stud_id: { low: 0, high } });
+  if (r.status !== 200) throw new Error(`read failed: ${r.text}`);
+  return r.body.data;
+}
+
+/** Asserts that every replica of every shard holds the same rows (through GET /read/{server}). */
+export async function replicasIdentical(url: string): Promise<void> {
+  const st = (await call(url, 'GET', '/status')).body as { servers: Record<string, string[]> };
+  const seen = new Map<string, string>();
+  for (const srv of Object.keys(st.servers)) {
+    const b = (await call(url, 'GET', `/read/${srv}`)).body;
+    for (const shard of st.servers[srv]) {
+      const j = JSON.stringify(b[shard]);
+      if (seen.has(shard) && j !== seen.get(shard)) throw new Error(`${srv} differs on ${shard}`);
+      seen.set(shard, j);
+    }
+  }
+}

@@ -4,31 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliRunner, freePort } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/shardctl', import.meta.url));
-const HOME = mkdtempSync(join(tmpdir(), 'shardctl-chaos-'));
-
-function sh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 240_000, env: { ...process.env, SHARDCTL_HOME: HOME, NO_COLOR: '1', SHARDCTL_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const sh = cliRunner('shardctl-chaos-');
 
 test('chaos: 12 s of load with servers and the LB killed; nothing acknowledged lost or stale', { timeout: 300_000 }, async (t) => {
-  const port = await new Promise<number>((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
+  const port = await freePort();
   assert.equal((await sh(['up', '--runtime', 'process', '--port', String(port), '--name', 'chaos'])).code, 0);
   t.after(async () => {
     await sh(['down', '--name', 'chaos']);

@@ -3,34 +3,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pidAlive } from '../../src/runtime/process.js';
 import { until } from '../helpers/lb-process.js';
+import { cliRunner, freePort } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/shardctl', import.meta.url));
-const HOME = mkdtempSync(join(tmpdir(), 'shardctl-home-'));
-
-function sh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SHARDCTL_HOME: HOME, NO_COLOR: '1', SHARDCTL_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
+const sh = cliRunner('shardctl-home-');
+const HOME = sh.home;
 
 test('up, init, write, read, update, del, status, kill, down: a whole session', async () => {
   const port = await freePort();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, config, row, sleep, startLb, until } from '../helpers/lb-process.js';
+import { allRows, call, config, replicasIdentical, row, sleep, startLb, until } from '../helpers/lb-process.js';
 import { pidAlive } from '../../src/runtime/process.js';
 
 const DEFAULT = config('default');
@@ -14,25 +14,6 @@ const FAST_HB = { SHARDCTL_HB_INTERVAL_MS: '200', SHARDCTL_HB_TIMEOUT_MS: '300',
 function serverPid(stateDir: string, name: string): number {
   const list = JSON.parse(readFileSync(join(stateDir, 'servers.json'), 'utf8')) as { name: string; pid: number }[];
   return list.find((e) => e.name === name)!.pid;
-}
-
-async function allRows(url: string) {
-  const r = await call(url, 'POST', '/read', { Stud_id: { low: 0, high: 16383 } });
-  assert.equal(r.status, 200, r.text);
-  return r.body.data as { Stud_id: number; Stud_marks: unknown }[];
-}
-
-async function replicasIdentical(url: string): Promise<void> {
-  const st = (await call(url, 'GET', '/status')).body as { servers: Record<string, string[]> };
-  const seen = new Map<string, string>();
-  for (const srv of Object.keys(st.servers)) {
-    const b = (await call(url, 'GET', `/read/${srv}`)).body;
-    for (const sh of st.servers[srv]) {
-      const j = JSON.stringify(b[sh]);
-      if (seen.has(sh)) assert.equal(j, seen.get(sh), `${srv} differs on ${sh}`);
-      else seen.set(sh, j);
-    }
-  }
 }
 
 test('kill a server during concurrent writes: detected, respawned, refilled; every acknowledged write readable', async (t) => {

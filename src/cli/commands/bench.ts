@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import type { Common, Runner } from '../registry.js';
 import { machineInfo, gitCommit, runRecovery, runWorkload, type BenchOptions, type Status } from '../../bench/bench.js';
 import { compare, markdown, phaseLine, summaryRows, SUMMARY_HEAD, svgChart, type BenchResults, type RunResult } from '../../bench/report.js';
 import { UsageError, ExitError } from '../errors.js';
@@ -145,8 +146,6 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
   if (errors > 0 || lost) throw new ExitError(`the benchmark saw ${errors} failed operations${lost ? ' and a recovery that did not complete cleanly' : ''}`);
 }
 
-type Common = (c: Command) => Command;
-type Runner = <A extends unknown[]>(fn: (...a: A) => Promise<void>) => (...a: A) => Promise<void>;
 
 export function registerBench(program: Command, common: Common, run: Runner): void {
   common(program.command('bench'))

@@ -1,6 +1,7 @@
 /** `shardctl chaos`: faults under load, then an audit; exit 0 only when nothing acknowledged was lost or stale. */
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import type { Common, Runner } from '../registry.js';
 import { runChaos } from '../../bench/chaos.js';
 import { ExitError, UsageError } from '../errors.js';
 import { callOk } from '../http.js';
@@ -88,8 +89,6 @@ export async function chaosCmd(o: ChaosCliOpts): Promise<void> {
   if (!report.passed) throw new ExitError('chaos found lost or stale data, or replicas that differ', 1);
 }
 
-type Common = (c: Command) => Command;
-type Runner = <A extends unknown[]>(fn: (...a: A) => Promise<void>) => (...a: A) => Promise<void>;
 
 export function registerChaos(program: Command, common: Common, run: Runner): void {
   common(program.command('chaos'))
