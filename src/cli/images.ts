@@ -107,6 +107,8 @@ export function makeContext(): string {
 
 export async function buildImages(progress: Progress): Promise<{ server: string; lb: string; base: string; dockerCli: string; ms: number }> {
   const t0 = Date.now();
+  // fail first, with the reason, rather than after trying registries
+  await docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 15_000 });
   const base = await ensureBaseImage(progress);
   progress(`base image: ${base}`);
   const cli = await ensureDockerCliImage(progress);

@@ -11,7 +11,7 @@ export async function readPayload(arg: string | undefined, what: string): Promis
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
     text = Buffer.concat(chunks).toString('utf8');
-  } else if (arg.startsWith('@') || (!/^\s*[[{]/.test(arg) && existsSync(arg))) {
+  } else if (arg.startsWith('@') || (!/^\s*[[{"]/.test(arg) && (existsSync(arg) || /\.json$|\//.test(arg)))) {
     const f = arg.startsWith('@') ? arg.slice(1) : arg;
     if (!existsSync(f)) throw new UsageError(`${what}: no file ${f}`);
     text = readFileSync(f, 'utf8');
