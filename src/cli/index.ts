@@ -14,6 +14,12 @@ import { VERSION } from './images.js';
 import { registerBench } from './commands/bench.js';
 import { registerChaos } from './commands/chaos.js';
 
+// `shardctl status | head` closes the pipe early: end quietly, as other CLIs do
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('shardctl')
