@@ -56,7 +56,7 @@ const initSchema = z.object({
   replicas: intLike.pipe(z.number().int().min(1)).optional(),
 });
 const addSchema = z.object({
-  n: intLike.pipe(z.number().int().min(0).max(256)),
+  n: intLike.pipe(z.number().int().min(1).max(256)),
   new_shards: z.array(shardDef).optional(),
   servers: z.record(serverName, z.array(shardId)).optional(),
 });
