@@ -37,6 +37,9 @@ function lbEnv(o: UpOpts): Record<string, string> {
   int(o.vnodes, '--vnodes', 'SHARDCTL_RING_VNODES', 1);
   int(o.slots, '--slots', 'SHARDCTL_RING_SLOTS', 1);
   int(o.maxBody, '--max-body', 'SHARDCTL_MAX_BODY', 1024);
+  // tuning knobs without flags pass through from the CLI's own environment
+  for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL'])
+    if (process.env[k]) env[k] = process.env[k]!;
   if (o.ringHash !== undefined) {
     if (!['mix', 'assignment'].includes(o.ringHash)) throw new UsageError('--ring-hash must be mix or assignment');
     env.SHARDCTL_RING_HASH = o.ringHash;
