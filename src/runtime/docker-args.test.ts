@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lbRunArgs, parsePs, psArgs, serverRunArgs } from './docker-args.js';
+
+test('a server runs on the cluster network under its own name, labelled, never published', () => {
+  const a = serverRunArgs({ cluster: 'c1', server: 'Server3', network: 'shardctl-c1', image: 'shardctl-server:1' });
+  assert.deepEqual(a.slice(0, 4), ['run', '-d', '--name', 'shardctl-c1-Server3']);
+  const at = (flag: string) => a[a.indexOf(flag) + 1];
+  assert.equal(at('--network'), 'shardctl-c1');
+  assert.equal(at('--network-alias'), 'Server3');
+  assert.ok(a.includes('SERVER_ID=Server3'));
+  assert.ok(a.includes('shardctl.cluster=c1') && a.includes('shardctl.role=server') && a.includes('shardctl.server=Server3'));
+  assert.ok(!a.includes('-p'));
+  assert.equal(a[a.length - 1], 'shardctl-server:1');
+});
+
+test('the LB is published on 127.0.0.1 only, with the socket, its volume and a restart policy', () => {
+  const a = lbRunArgs({ cluster: 'c1', port: 5001, image: 'shardctl-lb:1', serverImage: 'shardctl-server:1', env: { SHARDCTL_HB_MISSES: '5' } });
+  const at = (flag: string) => a[a.indexOf(flag) + 1];
+  assert.equal(at('-p'), '127.0.0.1:5001:5000');
+  assert.equal(at('--restart'), 'unless-stopped');
+  assert.ok(a.includes('/var/run/docker.sock:/var/run/docker.sock'));
+  assert.ok(a.includes('shardctl-c1-meta:/data'));
+  for (const e of ['SHARDCTL_RUNTIME=docker', 'SHARDCTL_CLUSTER=c1', 'SHARDCTL_NETWORK=shardctl-c1', 'SHARDCTL_SERVER_IMAGE=shardctl-server:1', 'SHARDCTL_HB_MISSES=5'])
+    assert.ok(a.includes(e), e);
+  assert.equal(a[a.length - 1], 'shardctl-lb:1');
+});
+
+test('ps filters by the cluster label and parses its own format', () => {
+  const a = psArgs('c1', 'server');
+  assert.ok(a.includes('label=shardctl.cluster=c1') && a.includes('label=shardctl.role=server') && a.includes('-a'));
+  assert.deepEqual(parsePs('abc\tshardctl-c1-Server0\trunning\tServer0\tserver\n\n'), [
+    { id: 'abc', container: 'shardctl-c1-Server0', state: 'running', server: 'Server0', role: 'server' },
+  ]);
+});
