@@ -4,7 +4,8 @@
  *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
  *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, SHARDCTL_LINGER_AT / _MS (coalescing under load),
  *   SHARDCTL_MAX_BATCH_ROWS, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
- * Saved metadata in the state dir is resumed on start. SIGTERM/SIGINT stop every server, then the LB.
+ * Saved metadata in the state dir is resumed on start (after a crash). SIGTERM/SIGINT stop every server, forget
+ * the cluster, then stop the LB.
  */
 import { serve } from '@hono/node-server';
 import { join } from 'node:path';
@@ -72,8 +73,11 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     server.close();
     const hard = setTimeout(() => process.exit(1), 20_000);
     hard.unref();
+    const stopServers = env.SHARDCTL_KEEP_SERVERS !== '1';
+    // the servers (and their rows) are going away: forget the cluster too, so a later start is honest about it
+    if (stopServers) meta.save(undefined);
     cluster
-      .shutdown(env.SHARDCTL_KEEP_SERVERS !== '1')
+      .shutdown(stopServers)
       .catch((e) => log.error('shutdown', { err: String(e) }))
       .finally(() => process.exit(0));
   });
