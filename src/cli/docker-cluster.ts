@@ -43,7 +43,7 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   // resumes the same cluster from its metadata volume
   const old = parsePs(await docker(psArgs(o.name, 'lb', true)));
   if (old.length === 1 && old[0].state !== 'running' && (await lbPort(o.name)) === o.port) {
-    info(`restarting the stopped LB of cluster ${o.name}; it resumes what it saved (a graceful stop saved nothing; `shardctl down` first for a fresh cluster)`);
+    info(`restarting the stopped LB of cluster ${o.name}; it resumes what it saved (a graceful stop saved nothing; \`shardctl down\` first for a fresh cluster)`);
     await docker(['start', old[0].id]);
     if (!(await waitForLb(url, 30_000))) throw new ExitError(`the restarted LB did not answer at ${url}; see \`shardctl logs lb\``);
     writeRecord(rec);
