@@ -6,7 +6,7 @@ import { cpus, hostname, platform, release, totalmem } from 'node:os';
 import { execa } from 'execa';
 import cliProgress from 'cli-progress';
 import type { ShardDef } from '../core/shard-map.js';
-import { LbClient, runPhase, type PhaseResult } from './driver.js';
+import { LbClient, runPhase, type OpOutcome, type PhaseResult } from './driver.js';
 import { benchRow, checkRead, KeyIndex, keySpace, pickKeys, pickRanges, type BenchRow } from './workload.js';
 import type { MachineInfo, RecoveryResult, RunResult } from './report.js';
 
@@ -85,26 +85,50 @@ export async function readAll(
   return out;
 }
 
+/** A write of `batch` rows per op from `keys`; rows that land go to `written` when given. */
+function writeOp(client: LbClient, keys: readonly number[], batch: number, written?: Map<number, BenchRow>) {
+  return async (i: number): Promise<OpOutcome> => {
+    const rows = keys.slice(i * batch, (i + 1) * batch).map((k) => benchRow(k));
+    const r = await client.send('POST', '/write', JSON.stringify({ data: rows }));
+    if (r.status !== 200) return { error: `http ${r.status}`, detail: r.text };
+    if (written) for (const row of rows) written.set(row.Stud_id, row);
+    return { rows: rows.length };
+  };
+}
+
+/** A read of range i; checked against `expect` (keys and rows that must come back) when given. */
+function readOp(
+  client: LbClient,
+  keyCol: string,
+  ranges: readonly { low: number; high: number }[],
+  expect?: { index: KeyIndex; rows: ReadonlyMap<number, Record<string, unknown>> },
+) {
+  return async (i: number): Promise<OpOutcome> => {
+    const { low, high } = ranges[i];
+    const r = await client.send('POST', '/read', `{"${keyCol}":{"low":${low},"high":${high}}}`);
+    if (r.status !== 200) return { error: `http ${r.status}`, detail: r.text };
+    if (!expect) return { rows: 0 };
+    const data = (JSON.parse(r.text) as { data: Record<string, unknown>[] }).data;
+    const bad = checkRead(data, expect.index.between(low, high), (id) => expect.rows.get(id));
+    if (bad) return { error: 'wrong result', detail: `[${low}, ${high}]: ${bad}` };
+    return { rows: data.length };
+  };
+}
+
 /** One write phase and one read phase against the cluster as it is configured now. */
 export async function runWorkload(url: string, st: Status, o: BenchOptions, label: string): Promise<RunResult> {
   const client = new LbClient(url, o.concurrency);
+  const keyCol = st.schema!.columns[0];
   try {
     const space = keySpace(st.shards);
     if (o.warmup > 0) {
+      // unmeasured, unchecked; the warm-up rows stay and count as existing rows below
       const before = await readAll(client, st);
-      const free = space.length - before.size;
-      const n = Math.min(o.warmup, Math.max(0, free - o.writes * o.batch));
+      const n = Math.min(o.warmup, Math.max(0, space.length - before.size - o.writes * o.batch));
       const wkeys = pickKeys(space, n, o.seed ^ 0x5eed, new Set(before.keys()));
-      const ranges = pickRanges(space, o.warmup, o.readWidth, o.seed ^ 0x5eed);
-      const keyCol = st.schema!.columns[0];
-      await runPhase({ name: 'warm-up writes', concurrency: o.concurrency, total: n, op: async (i) => {
-        const r = await client.send('POST', '/write', JSON.stringify({ data: [benchRow(wkeys[i])] }));
-        return r.status === 200 ? { rows: 1 } : { error: `http ${r.status}`, detail: r.text };
-      } });
-      await runPhase({ name: 'warm-up reads', concurrency: o.concurrency, total: ranges.length, op: async (i) => {
-        const r = await client.send('POST', '/read', `{"${keyCol}":{"low":${ranges[i].low},"high":${ranges[i].high}}}`);
-        return r.status === 200 ? { rows: 0 } : { error: `http ${r.status}`, detail: r.text };
-      } });
+      const wranges = pickRanges(space, o.warmup, o.readWidth, o.seed ^ 0x5eed);
+      await runPhase({ name: 'warm-up writes', concurrency: o.concurrency, total: n, op: writeOp(client, wkeys, 1) });
+      await runPhase({ name: 'warm-up reads', concurrency: o.concurrency, total: wranges.length, op: readOp(client, keyCol, wranges) });
     }
     const existing = await readAll(client, st);
     const wanted = o.durationMs ? Math.min(space.length - existing.size, Math.max(o.writes, 1) * o.batch) : o.writes * o.batch;
@@ -121,23 +145,15 @@ export async function runWorkload(url: string, st: Status, o: BenchOptions, labe
           total: nWriteOps,
           durationMs: o.durationMs,
           onProgress: b?.update,
-          op: async (i) => {
-            const rows = keys.slice(i * o.batch, (i + 1) * o.batch).map((k) => benchRow(k));
-            const r = await client.send('POST', '/write', JSON.stringify({ data: rows }));
-            if (r.status !== 200) return { error: `http ${r.status}`, detail: r.text };
-            for (const row of rows) written.set(row.Stud_id, row);
-            return { rows: rows.length };
-          },
+          op: writeOp(client, keys, o.batch, written),
         }),
       );
       b?.stop();
     }
     if (o.reads > 0) {
-      const all = new Map<number, Record<string, unknown>>([...existing, ...written]);
-      const index = new KeyIndex(all.keys());
+      const rows = new Map<number, Record<string, unknown>>([...existing, ...written]);
       const ranges = pickRanges(space, o.durationMs ? Math.max(o.reads, 1_000_000) : o.reads, o.readWidth, o.seed);
       const b = bar(o.progress, `${label} reads`, o.durationMs ? ranges.length : o.reads);
-      const keyCol = st.schema!.columns[0];
       phases.push(
         await runPhase({
           name: `read w${o.readWidth}`,
@@ -145,15 +161,7 @@ export async function runWorkload(url: string, st: Status, o: BenchOptions, labe
           total: ranges.length,
           durationMs: o.durationMs,
           onProgress: b?.update,
-          op: async (i) => {
-            const { low, high } = ranges[i];
-            const r = await client.send('POST', '/read', `{"${keyCol}":{"low":${low},"high":${high}}}`);
-            if (r.status !== 200) return { error: `http ${r.status}`, detail: r.text };
-            const data = (JSON.parse(r.text) as { data: Record<string, unknown>[] }).data;
-            const bad = checkRead(data, index.between(low, high), (id) => all.get(id));
-            if (bad) return { error: 'wrong result', detail: `[${low}, ${high}]: ${bad}` };
-            return { rows: data.length };
-          },
+          op: readOp(client, keyCol, ranges, { index: new KeyIndex(rows.keys()), rows }),
         }),
       );
       b?.stop();

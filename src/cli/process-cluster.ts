@@ -3,7 +3,7 @@
  * which spawns the servers as its own children (runtime/process.ts). Nothing here is on a request path.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,6 @@ export async function processUp(o: ProcessUpOptions): Promise<ClusterRecord> {
     if (code !== 0) throw new ExitError(`the load balancer exited with code ${code}`, code);
     return rec;
   }
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(o.stateDir, { recursive: true });
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, [LB_MAIN], { env, stdio: ['ignore', fd, fd], detached: true });

@@ -143,10 +143,3 @@ export function replicaCounts(t: Topology): Map<string, number> {
   for (const list of Object.values(t.servers)) for (const s of list) m.set(s, (m.get(s) ?? 0) + 1);
   return m;
 }
-
-/** shard id -> the servers holding it */
-export function replicasOf(t: Topology): Map<string, string[]> {
-  const m = new Map<string, string[]>(t.shards.map((s) => [s.Shard_id, []]));
-  for (const [srv, list] of Object.entries(t.servers)) for (const s of list) m.get(s)?.push(srv);
-  return m;
-}

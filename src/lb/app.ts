@@ -3,10 +3,8 @@
  * spliced from the servers' bodies rather than parsed and re-serialised.
  */
 import { Hono, type Context } from 'hono';
-import { fail } from '../core/errors.js';
-import { isPlainObject } from '../core/table.js';
 import { parseAddBody, parseDelBody, parseInitBody, parseReadBody, parseRmBody, parseUpdateBody, parseWriteBody } from '../core/schemas.js';
-import { installErrorHandlers, methodNotAllowed, readJson } from '../shared/http-errors.js';
+import { installErrorHandlers, methodNotAllowed, readObject } from '../shared/http-errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Cluster } from './cluster.js';
 
@@ -24,11 +22,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 4 * 1024 * 1024;
 
-  const body = async (c: Context) => {
-    const b = await readJson(c, maxBody);
-    if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object');
-    return b;
-  };
+  const body = (c: Context) => readObject(c, maxBody);
   const schema = () => {
     cluster.keyColumn(); // throws NOT_CONFIGURED first
     return cluster.currentSchema!;

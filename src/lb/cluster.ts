@@ -447,8 +447,7 @@ export class Cluster {
         const sh = this.shards.get(id);
         if (!sh) return undefined;
         return this.runExclusive(sh, async () => {
-          sh.ready.delete(name);
-          sh.ring.remove(name);
+          this.unready(id, name);
           sh.replicas = sh.replicas.filter((r) => r !== name);
         });
       }),
@@ -560,10 +559,9 @@ export class Cluster {
     const sh = this.shardFor(key);
     return this.runExclusive(sh, async () => {
       if (!sh.known.has(key)) fail('KEY_NOT_FOUND', `No data entry with ${keyCol}:${key}`);
-      const olds = await this.replicated(sh, (s) => this.o.client.update(s, sh.def.Shard_id, keyCol, key, row), (s, old) =>
+      await this.replicated(sh, (s) => this.o.client.update(s, sh.def.Shard_id, keyCol, key, row), (s, old) =>
         old ? this.o.client.rollback(s, sh.def.Shard_id, keyCol, [], [old]) : Promise.resolve(),
       );
-      void olds;
     });
   }
 
@@ -729,12 +727,7 @@ export class Cluster {
     }
     st.status = 'down';
     st.stale = true;
-    for (const id of st.shards) {
-      const sh = this.shards.get(id);
-      if (!sh) continue;
-      sh.ready.delete(name);
-      sh.ring.remove(name);
-    }
+    for (const id of st.shards) this.unready(id, name);
     this.o.client.forget(name);
     this.pipe.forget(name);
     this.o.log.warn('server fenced', { server: name, reason });
@@ -767,11 +760,7 @@ export class Cluster {
           const cur = this.servers.get(name);
           if (cur) {
             cur.status = 'down';
-            for (const id of cur.shards) {
-              const sh = this.shards.get(id);
-              sh?.ready.delete(name);
-              sh?.ring.remove(name);
-            }
+            for (const id of cur.shards) this.unready(id, name);
           }
           await sleep(200 * attempt);
         }

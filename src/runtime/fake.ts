@@ -19,11 +19,9 @@ export class InProcessRuntime implements ServerRuntime {
   private readonly running = new Map<string, Running>();
   /** names whose next spawn fails (to test respawn give-up) */
   readonly failSpawn = new Set<string>();
-  spawnCount = 0;
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
-    this.spawnCount++;
     if (this.failSpawn.has(name)) throw new RuntimeError(`spawn of ${name} refused (test)`);
     const store = await ShardStore.open();
     const app = createServerApp({ store, serverId: name });

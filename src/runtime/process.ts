@@ -90,7 +90,6 @@ export class ProcessRuntime implements ServerRuntime {
         reject(new RuntimeError(`server ${name} exited with code ${code} while starting (log: ${logFile})`, undefined, code ?? undefined));
       });
     });
-    (child as unknown as { unref(): void }).unref();
     const e = { name, pid: child.pid!, port };
     this.entries.set(name, e);
     this.save();

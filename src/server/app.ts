@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { fail } from '../core/errors.js';
 import { isPlainObject, parseKey, parseRange, parseRow, parseSchema, type Row } from '../core/table.js';
 import { parseShardField, parseShardList, parseUpdateBody } from '../core/schemas.js';
-import { installErrorHandlers, methodNotAllowed, readJson } from '../shared/http-errors.js';
+import { installErrorHandlers, methodNotAllowed, readJson, readObject } from '../shared/http-errors.js';
 import { createLogger } from '../shared/log.js';
 import type { ShardStore } from './store.js';
 
@@ -26,11 +26,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 64 * 1024 * 1024;
 
-  const body = async (c: Context) => {
-    const b = await readJson(c, maxBody);
-    if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object');
-    return b;
-  };
+  const body = (c: Context) => readObject(c, maxBody);
   const schema = () => store.configuredSchema ?? fail('NOT_CONFIGURED', `Server ${serverId} is not configured; POST /config first`);
 
   app.post('/config', async (c) => {

@@ -33,6 +33,13 @@ export function methodNotAllowed(app: Hono<any>, routes: Record<string, string[]
   }
 }
 
+/** The body as a JSON object; anything else (an array, a number, no body) is a 400 naming what is wanted. */
+export async function readObject(c: Context, max: number): Promise<Record<string, unknown>> {
+  const b = await readJson(c, max);
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ApiError('INVALID_FIELD', 'body must be a JSON object');
+  return b as Record<string, unknown>;
+}
+
 /**
  * The parsed JSON body, read straight from the Node request (no fetch-style Request is built: that costs more
  * than the rest of a write). Works for a GET with a body too (the spec's GET /copy). Bodies over `max` bytes

@@ -121,7 +121,8 @@ export function resolveServer(arg: string, names: string[]): string {
 
 export async function killCmd(arg: string, o: GlobalOpts): Promise<void> {
   const name = clusterName(o);
-  const rec = readRecord(name) ?? (() => { throw new ExitError(`no cluster named ${name} is running here; start one with \`shardctl up\``); })();
+  const rec = readRecord(name);
+  if (!rec) throw new ExitError(`no cluster named ${name} is running here; start one with \`shardctl up\``);
   const status = (await callOk(lbUrl(o), 'GET', '/status')) as { servers: Record<string, string[]> };
   const server = resolveServer(arg, Object.keys(status.servers ?? {}));
   const t = Date.now();
