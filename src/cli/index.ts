@@ -2,6 +2,7 @@
  * The shardctl command table. Every command: options checked, the work handed to its module, one line of
  * reason and a non-zero exit on failure. Only this file calls process.exit.
  */
+import '../shared/v8-tuning.js'; // first: the bench client is a fresh process too
 import { Command, Option } from 'commander';
 import chalk from 'chalk';
 import { ExitError, UsageError } from './errors.js';

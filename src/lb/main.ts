@@ -7,6 +7,7 @@
  * Saved metadata in the state dir is resumed on start (after a crash). SIGTERM/SIGINT stop every server, forget
  * the cluster, then stop the LB.
  */
+import '../shared/v8-tuning.js'; // first: flags must be set before the request path is compiled
 import { serve } from '@hono/node-server';
 import { join } from 'node:path';
 import { HASHES } from '../core/hash-ring.js';

@@ -3,6 +3,7 @@
  * (default 0.0.0.0), SERVER_ID (default: the hostname). Prints one JSON line {"event":"listening","port":N}
  * on stdout once it accepts connections, which the process runtime reads.
  */
+import '../shared/v8-tuning.js'; // first: flags must be set before the request path is compiled
 import { serve } from '@hono/node-server';
 import { hostname } from 'node:os';
 import { createServerApp } from './app.js';
