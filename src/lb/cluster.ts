@@ -44,6 +44,8 @@ export interface ClusterOptions {
   /** coalescing: with this many client requests in flight, upstream calls linger lingerMs to gather more */
   lingerAt?: number;
   lingerMs?: number;
+  /** upstream calls in flight per server at most (the coalescer's pipe depth) */
+  pipeDepth?: number;
   /** false: a dead server is fenced but not respawned (tests of fencing alone) */
   autoRecover?: boolean;
 }
@@ -124,7 +126,7 @@ export class Cluster {
   inflight = 0;
   private readonly lingerAt: number;
   private readonly lingerMs: number;
-  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs'>> & {
+  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'pipeDepth'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
     meta?: MetaStore;
@@ -149,7 +151,7 @@ export class Cluster {
     this.events = new EventLog(this.o.now);
     this.lingerAt = opts.lingerAt ?? 8;
     this.lingerMs = opts.lingerMs ?? 1;
-    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs);
+    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.pipeDepth ?? 1);
   }
 
   get configured(): boolean {

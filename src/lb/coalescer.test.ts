@@ -36,21 +36,41 @@ test('one op alone goes to the plain endpoint; ops queued behind it share one /b
   assert.deepEqual(f.calls.map((x) => x.kind), ['read']);
   const rest = [
     c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 5, high: 6 }),
-    c.submit('S0', { kind: 'write', body: '{"shard":"sh1","curr_idx":0,"data":[]}' }),
     c.submit('S0', { kind: 'read', shard: 'bad', keyCol: 'Stud_id', low: 7, high: 8 }),
+    c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 3, high: 4 }),
   ];
   const other = c.submit('S1', { kind: 'read', shard: 'sh2', keyCol: 'Stud_id', low: 9, high: 9 });
   f.open();
   assert.equal(await first, '[1]');
   assert.equal(await rest[0], '[5]');
-  assert.equal(await rest[1], '');
-  await assert.rejects(rest[2], /Shard bad/);
+  await assert.rejects(rest[1], /Shard bad/);
+  assert.equal(await rest[2], '[3]');
   assert.equal(await other, '[9]');
   const batch = f.calls.find((x) => x.kind === 'batch')!;
   assert.equal(batch.server, 'S0');
   assert.equal(batch.ops!.length, 3);
   assert.match(batch.ops![0], /"op":"read".*"low":5/);
-  assert.match(batch.ops![1], /"op":"write","w":\{"shard":"sh1"/);
+  assert.match(batch.ops![2], /"op":"read".*"low":3/);
   assert.equal(c.calls, 3, 'S0 plain + S0 batch + S1 plain');
   assert.equal(c.ops, 5);
+});
+
+test('writes have a pipe of their own: never queued behind a read call, batched behind a write call', async () => {
+  const f = fakeClient();
+  const c = new Coalescer(f.client);
+  const read = c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 1, high: 2 });
+  const w1 = c.submit('S0', { kind: 'write', body: '{"shard":"sh1","curr_idx":0,"data":[]}' });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.calls.map((x) => x.kind), ['read', 'write'], 'the write went out while the read was in flight');
+  const w2 = c.submit('S0', { kind: 'write', body: '{"shard":"sh2","curr_idx":0,"data":[]}' });
+  const w3 = c.submit('S0', { kind: 'write', body: '{"shard":"sh3","curr_idx":0,"data":[]}' });
+  f.open();
+  assert.equal(await read, '[1]');
+  assert.equal(await w1, '');
+  assert.equal(await w2, '');
+  assert.equal(await w3, '');
+  const batch = f.calls.find((x) => x.kind === 'batch')!;
+  assert.equal(batch.ops!.length, 2);
+  assert.match(batch.ops![0], /"op":"write","w":\{"shard":"sh2"/);
+  assert.match(batch.ops![1], /"op":"write","w":\{"shard":"sh3"/);
 });

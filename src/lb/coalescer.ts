@@ -18,13 +18,16 @@ interface Pending {
 }
 
 interface Pipe {
-  inFlight: boolean;
+  depth: number;
+  /** calls to this server in flight now */
+  inFlight: number;
   scheduled: boolean;
   queue: Pending[];
 }
 
 export class Coalescer {
-  private readonly pipes = new Map<string, Pipe>();
+  /** per server: one pipe for reads, one for writes (a write batch never waits behind a read call, nor reads behind it) */
+  private readonly pipes = new Map<string, { read: Pipe; write: Pipe }>();
   /** upstream calls made, and ops carried: their ratio is the coalescing factor */
   calls = 0;
   ops = 0;
@@ -36,17 +39,19 @@ export class Coalescer {
     private readonly lingerAt = 8,
     private readonly lingerMs = 1,
     private readonly maxOps = 256,
+    /** write calls in flight per server at most (reads: one); more ops wait and go out together */
+    private readonly writeDepth = 1,
   ) {}
 
   /** Resolves with a read's rows as JSON array text, or '' for a write. */
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
-    let p = this.pipes.get(server);
-    if (!p) this.pipes.set(server, (p = { inFlight: false, scheduled: false, queue: [] }));
-    const pipe = p;
+    let pp = this.pipes.get(server);
+    if (!pp) this.pipes.set(server, (pp = { read: newPipe(1), write: newPipe(this.writeDepth) }));
+    const pipe = op.kind === 'read' ? pp.read : pp.write;
     return new Promise<string>((resolve, reject) => {
       pipe.queue.push({ op, resolve, reject });
-      if (pipe.inFlight || pipe.scheduled) return;
+      if (pipe.inFlight >= pipe.depth || pipe.scheduled) return;
       if (this.load() < this.lingerAt) {
         this.flush(server, pipe); // a lone request goes out at once
         return;
@@ -55,7 +60,7 @@ export class Coalescer {
       pipe.scheduled = true;
       setTimeout(() => {
         pipe.scheduled = false;
-        if (!pipe.inFlight) this.flush(server, pipe);
+        if (pipe.inFlight < pipe.depth) this.flush(server, pipe);
       }, this.lingerMs);
     });
   }
@@ -70,11 +75,8 @@ export class Coalescer {
   }
 
   private flush(server: string, p: Pipe): void {
-    if (p.queue.length === 0) {
-      p.inFlight = false;
-      return;
-    }
-    p.inFlight = true;
+    if (p.queue.length === 0) return;
+    p.inFlight++;
     const batch = p.queue.splice(0, this.maxOps);
     this.calls++;
     const run =
@@ -90,8 +92,15 @@ export class Coalescer {
           }),
         (e) => batch.forEach((x) => x.reject(e)),
       )
-      .finally(() => this.flush(server, p));
+      .finally(() => {
+        p.inFlight--;
+        if (!p.scheduled) this.flush(server, p);
+      });
   }
+}
+
+function newPipe(depth: number): Pipe {
+  return { depth, inFlight: 0, scheduled: false, queue: [] };
 }
 
 function serialise(op: PipeOp): string {
