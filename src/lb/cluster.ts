@@ -44,8 +44,9 @@ export interface ClusterOptions {
   /** coalescing: with this many client requests in flight, upstream calls linger lingerMs to gather more */
   lingerAt?: number;
   lingerMs?: number;
-  /** upstream calls in flight per server at most (the coalescer's pipe depth) */
-  pipeDepth?: number;
+  /** upstream read / write calls in flight per server at most (the coalescer's pipe depths) */
+  readDepth?: number;
+  writeDepth?: number;
   /** false: a dead server is fenced but not respawned (tests of fencing alone) */
   autoRecover?: boolean;
 }
@@ -126,7 +127,7 @@ export class Cluster {
   inflight = 0;
   private readonly lingerAt: number;
   private readonly lingerMs: number;
-  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'pipeDepth'>> & {
+  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'readDepth' | 'writeDepth'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
     meta?: MetaStore;
@@ -151,7 +152,7 @@ export class Cluster {
     this.events = new EventLog(this.o.now);
     this.lingerAt = opts.lingerAt ?? 8;
     this.lingerMs = opts.lingerMs ?? 1;
-    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.pipeDepth ?? 1);
+    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.readDepth ?? 1, opts.writeDepth ?? 1);
   }
 
   get configured(): boolean {

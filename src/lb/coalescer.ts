@@ -39,7 +39,8 @@ export class Coalescer {
     private readonly lingerAt = 8,
     private readonly lingerMs = 1,
     private readonly maxOps = 256,
-    /** write calls in flight per server at most (reads: one); more ops wait and go out together */
+    /** read and write calls in flight per server at most; more ops wait and go out together */
+    private readonly readDepth = 1,
     private readonly writeDepth = 1,
   ) {}
 
@@ -47,7 +48,7 @@ export class Coalescer {
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
     let pp = this.pipes.get(server);
-    if (!pp) this.pipes.set(server, (pp = { read: newPipe(1), write: newPipe(this.writeDepth) }));
+    if (!pp) this.pipes.set(server, (pp = { read: newPipe(this.readDepth), write: newPipe(this.writeDepth) }));
     const pipe = op.kind === 'read' ? pp.read : pp.write;
     return new Promise<string>((resolve, reject) => {
       pipe.queue.push({ op, resolve, reject });

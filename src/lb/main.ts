@@ -48,7 +48,8 @@ const cluster = new Cluster({
   maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS', 5000),
   lingerAt: num('SHARDCTL_LINGER_AT', 8),
   lingerMs: num('SHARDCTL_LINGER_MS', 1),
-  pipeDepth: num('SHARDCTL_PIPE_DEPTH', 1),
+  readDepth: num('SHARDCTL_READ_DEPTH', 1),
+  writeDepth: num('SHARDCTL_WRITE_DEPTH', 1),
 });
 const saved = meta.load();
 if (saved) {

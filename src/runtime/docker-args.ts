@@ -22,6 +22,8 @@ export interface ServerRunSpec {
   server: string;
   network: string;
   image: string;
+  /** extra environment, e.g. SHARDCTL_V8_FLAGS passed on from the LB's own */
+  env?: Record<string, string>;
 }
 
 /** `docker run` for a shard server: on the cluster's network, reachable by its name, never published. */
@@ -37,6 +39,7 @@ export function serverRunArgs(s: ServerRunSpec): string[] {
     s.server,
     '-e',
     `SERVER_ID=${s.server}`,
+    ...Object.entries(s.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     ...labels(s.cluster, 'server', s.server),
     s.image,
   ];

@@ -32,7 +32,7 @@ export class DockerRuntime implements ServerRuntime {
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
-    const id = await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image }), { timeoutMs: 60_000 });
+    const id = await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image, env: serverEnv() }), { timeoutMs: 60_000 });
     return { name, url: this.url(name), id: id.slice(0, 12) };
   }
 
@@ -61,4 +61,10 @@ export class DockerRuntime implements ServerRuntime {
     const rows = parsePs(await docker(psArgs(this.cluster, 'server', true)));
     if (rows.length) await docker(['rm', '-f', '-v', ...rows.map((r) => r.id)], { timeoutMs: 60_000 });
   }
+}
+
+/** The LB's settings that its servers share (V8 flags), passed on to each server container. */
+function serverEnv(): Record<string, string> {
+  const v = process.env.SHARDCTL_V8_FLAGS;
+  return v === undefined ? {} : { SHARDCTL_V8_FLAGS: v };
 }
