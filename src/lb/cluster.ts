@@ -47,6 +47,8 @@ export interface ClusterOptions {
   /** upstream read / write calls in flight per server at most (the coalescer's pipe depths) */
   readDepth?: number;
   writeDepth?: number;
+  /** linger of a read call under load (0: none; reads then go out at once, batched only behind a call in flight) */
+  readLingerMs?: number;
   /** false: a dead server is fenced but not respawned (tests of fencing alone) */
   autoRecover?: boolean;
 }
@@ -127,7 +129,7 @@ export class Cluster {
   inflight = 0;
   private readonly lingerAt: number;
   private readonly lingerMs: number;
-  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'readDepth' | 'writeDepth'>> & {
+  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'readDepth' | 'writeDepth' | 'readLingerMs'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
     meta?: MetaStore;
@@ -152,7 +154,7 @@ export class Cluster {
     this.events = new EventLog(this.o.now);
     this.lingerAt = opts.lingerAt ?? 8;
     this.lingerMs = opts.lingerMs ?? 1;
-    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.readDepth ?? 1, opts.writeDepth ?? 1);
+    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.readDepth ?? 1, opts.writeDepth ?? 1, opts.readLingerMs ?? 0);
   }
 
   get configured(): boolean {

@@ -19,6 +19,7 @@ interface Pending {
 
 interface Pipe {
   depth: number;
+  lingerMs: number;
   /** calls to this server in flight now */
   inFlight: number;
   scheduled: boolean;
@@ -37,23 +38,25 @@ export class Coalescer {
     /** client requests in flight at the LB now */
     private readonly load: () => number = () => 0,
     private readonly lingerAt = 8,
+    /** linger of a write call under load, and of a read call (0: reads never linger) */
     private readonly lingerMs = 1,
     private readonly maxOps = 256,
     /** read and write calls in flight per server at most; more ops wait and go out together */
     private readonly readDepth = 1,
     private readonly writeDepth = 1,
+    private readonly readLingerMs = 0,
   ) {}
 
   /** Resolves with a read's rows as JSON array text, or '' for a write. */
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
     let pp = this.pipes.get(server);
-    if (!pp) this.pipes.set(server, (pp = { read: newPipe(this.readDepth), write: newPipe(this.writeDepth) }));
+    if (!pp) this.pipes.set(server, (pp = { read: newPipe(this.readDepth, this.readLingerMs), write: newPipe(this.writeDepth, this.lingerMs) }));
     const pipe = op.kind === 'read' ? pp.read : pp.write;
     return new Promise<string>((resolve, reject) => {
       pipe.queue.push({ op, resolve, reject });
       if (pipe.inFlight >= pipe.depth || pipe.scheduled) return;
-      if (this.load() < this.lingerAt) {
+      if (pipe.lingerMs <= 0 || this.load() < this.lingerAt) {
         this.flush(server, pipe); // a lone request goes out at once
         return;
       }
@@ -62,7 +65,7 @@ export class Coalescer {
       setTimeout(() => {
         pipe.scheduled = false;
         if (pipe.inFlight < pipe.depth) this.flush(server, pipe);
-      }, this.lingerMs);
+      }, pipe.lingerMs);
     });
   }
 
@@ -100,8 +103,8 @@ export class Coalescer {
   }
 }
 
-function newPipe(depth: number): Pipe {
-  return { depth, inFlight: 0, scheduled: false, queue: [] };
+function newPipe(depth: number, lingerMs: number): Pipe {
+  return { depth, lingerMs, inFlight: 0, scheduled: false, queue: [] };
 }
 
 function serialise(op: PipeOp): string {

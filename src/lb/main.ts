@@ -50,6 +50,7 @@ const cluster = new Cluster({
   lingerMs: num('SHARDCTL_LINGER_MS', 1),
   readDepth: num('SHARDCTL_READ_DEPTH', 1),
   writeDepth: num('SHARDCTL_WRITE_DEPTH', 1),
+  readLingerMs: num('SHARDCTL_READ_LINGER_MS', 0),
 });
 const saved = meta.load();
 if (saved) {
