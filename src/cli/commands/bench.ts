@@ -160,7 +160,7 @@ export function registerBench(program: Command, common: Common, run: Runner): vo
     .option('--concurrency <n>', 'closed-loop workers; a list like 1,32 runs each', '32')
     .option('--duration <seconds>', 'run each phase this long instead of a fixed count')
     .option('--seed <n>', 'workload seed', '1')
-    .option('--warmup <n>', 'unmeasured writes and reads first (JIT warm-up; their rows stay)', '1000')
+    .option('--warmup <n>', 'unmeasured writes and reads first (JIT warm-up; their rows stay)', '2000')
     .option('--init [config]', 're-initialise first (default, a2, a3, or a file name in configs/); replaces the data')
     .option('--analysis', 'A-1 default, A-2 7 replicas, A-3 10 servers/6 shards/8 replicas, A-4 recovery')
     .option('--out <dir>', 'write results.json, report.md and chart.svg there')
