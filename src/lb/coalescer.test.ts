@@ -74,3 +74,15 @@ test('writes have a pipe of their own: never queued behind a read call, batched 
   assert.match(batch.ops![0], /"op":"write","w":\{"shard":"sh2"/);
   assert.match(batch.ops![1], /"op":"write","w":\{"shard":"sh3"/);
 });
+
+test('under load a write call lingers to gather more; a read call never waits on a timer', async () => {
+  const f = fakeClient();
+  f.open();
+  const c = new Coalescer(f.client, () => 100, 8, 5);
+  const w = c.submit('S0', { kind: 'write', body: '{"shard":"sh1","curr_idx":0,"data":[]}' });
+  const r = c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 1, high: 2 });
+  assert.deepEqual(f.calls.map((x) => x.kind), ['read'], 'the read went out at once, the write is lingering');
+  const w2 = c.submit('S0', { kind: 'write', body: '{"shard":"sh2","curr_idx":0,"data":[]}' });
+  await Promise.all([w, w2, r]);
+  assert.deepEqual(f.calls.map((x) => x.kind), ['read', 'batch'], 'both writes gathered into one call');
+});
