@@ -19,6 +19,8 @@ export interface DockerUpOptions {
   foreground: boolean;
   build: boolean;
   env?: Record<string, string>;
+  /** host: the LB on the host's network (no docker-proxy hop); publish: on the cluster network, port published */
+  net?: 'host' | 'publish';
 }
 
 export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
@@ -54,7 +56,7 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   const net = networkName(o.name);
   await docker(['network', 'create', ...labels(o.name, 'network'), net]);
   await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
-  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env }));
+  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env, net: o.net }));
   if (!(await waitForLb(url, 30_000))) {
     const logs = await docker(['logs', '--tail', '15', lbContainerName(o.name)]).catch((e) => String(e));
     throw new ExitError(`the LB container did not answer at ${url} within 30 s; its log:\n${logs}`);
@@ -72,10 +74,10 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   return rec;
 }
 
-/** The host port the cluster's LB container publishes, if any. */
+/** The host port of the cluster's LB container: the one it publishes, or (host network) the one it listens on. */
 async function lbPort(cluster: string): Promise<number | undefined> {
-  const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}}', lbContainerName(cluster)]).catch(() => '');
-  const m = /"HostPort":"(\d+)"/.exec(out);
+  const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}} {{json .Config.Env}}', lbContainerName(cluster)]).catch(() => '');
+  const m = /"HostPort":"(\d+)"/.exec(out) ?? (/ host /.test(out) ? /"PORT=(\d+)"/.exec(out) : null);
   return m ? Number(m[1]) : undefined;
 }
 

@@ -64,6 +64,11 @@ common(program.command('up'))
   .option('--port <port>', 'host port of the LB (127.0.0.1 only)', '5000')
   .option('--foreground', 'stay attached; Ctrl-C stops the LB and every server')
   .option('--no-build', 'docker: fail instead of building missing images')
+  .addOption(
+    new Option('--lb-network <mode>', 'docker: host (the LB listens on 127.0.0.1:<port> on the host\'s network, no docker-proxy hop) or publish (the LB on the cluster network, its port published)')
+      .choices(['host', 'publish'])
+      .default('host'),
+  )
   .option('--heartbeat-ms <ms>', 'heartbeat interval (and timeout); default 500')
   .option('--misses <n>', 'missed heartbeats before a server is declared dead; default 3')
   .option('--ring-hash <name>', 'mix (default, well spread) or assignment (H(i)=i²+2i+17, Φ(i,j)=i²+j²+2j+25)')

@@ -27,6 +27,7 @@ const runtime = await createRuntime(env.SHARDCTL_RUNTIME || 'process', {
   stateDir,
   network: env.SHARDCTL_NETWORK,
   image: env.SHARDCTL_SERVER_IMAGE,
+  serverAddr: env.SHARDCTL_SERVER_ADDR === 'ip' ? 'ip' : 'name',
 });
 const meta = await MetaStore.open(join(stateDir, 'meta.db'));
 const hashName = env.SHARDCTL_RING_HASH || 'mix';

@@ -15,15 +15,26 @@ test('a server runs on the cluster network under its own name, labelled, never p
 });
 
 test('the LB is published on 127.0.0.1 only, with the socket, its volume and a restart policy', () => {
-  const a = lbRunArgs({ cluster: 'c1', port: 5001, image: 'shardctl-lb:1', serverImage: 'shardctl-server:1', env: { SHARDCTL_HB_MISSES: '5' } });
+  const a = lbRunArgs({ cluster: 'c1', port: 5001, image: 'shardctl-lb:1', serverImage: 'shardctl-server:1', env: { SHARDCTL_HB_MISSES: '5' }, net: 'publish' });
   const at = (flag: string) => a[a.indexOf(flag) + 1];
   assert.equal(at('-p'), '127.0.0.1:5001:5000');
+  assert.equal(at('--network'), 'shardctl-c1');
+  assert.ok(a.includes('HOST=0.0.0.0') && a.includes('PORT=5000') && !a.some((x) => x.startsWith('SHARDCTL_SERVER_ADDR')));
   assert.equal(at('--restart'), 'unless-stopped');
   assert.ok(a.includes('/var/run/docker.sock:/var/run/docker.sock'));
   assert.ok(a.includes('shardctl-c1-meta:/data'));
   for (const e of ['SHARDCTL_RUNTIME=docker', 'SHARDCTL_CLUSTER=c1', 'SHARDCTL_NETWORK=shardctl-c1', 'SHARDCTL_SERVER_IMAGE=shardctl-server:1', 'SHARDCTL_HB_MISSES=5'])
     assert.ok(a.includes(e), e);
   assert.equal(a[a.length - 1], 'shardctl-lb:1');
+});
+
+test('by default the LB shares the host network, listens on 127.0.0.1:<port> itself and reaches servers by address', () => {
+  const a = lbRunArgs({ cluster: 'c1', port: 5001, image: 'shardctl-lb:1', serverImage: 'shardctl-server:1' });
+  const at = (flag: string) => a[a.indexOf(flag) + 1];
+  assert.equal(at('--network'), 'host');
+  assert.ok(!a.includes('-p'), 'nothing to publish');
+  for (const e of ['HOST=127.0.0.1', 'PORT=5001', 'SHARDCTL_SERVER_ADDR=ip', 'SHARDCTL_NETWORK=shardctl-c1']) assert.ok(a.includes(e), e);
+  assert.equal(at('--restart'), 'unless-stopped');
 });
 
 test('ps filters by the cluster label and parses its own format', () => {

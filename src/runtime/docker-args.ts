@@ -51,18 +51,24 @@ export interface LbRunSpec {
   image: string;
   serverImage: string;
   env?: Record<string, string>;
+  /**
+   * host (default): the LB shares the host's network and listens on 127.0.0.1:<port> itself, reaching its servers
+   * by their container addresses; no docker-proxy hop on the client's path. publish: the LB sits on the cluster
+   * network and docker publishes 127.0.0.1:<port> to it (for engines without host networking).
+   */
+  net?: 'host' | 'publish';
 }
 
-/** `docker run` for the LB: published on 127.0.0.1 only, the docker socket mounted, metadata on a volume. */
+/** `docker run` for the LB: on 127.0.0.1 only, the docker socket mounted, metadata on a volume. */
 export function lbRunArgs(s: LbRunSpec): string[] {
+  const host = (s.net ?? 'host') === 'host';
   const env = {
     SHARDCTL_RUNTIME: 'docker',
     SHARDCTL_CLUSTER: s.cluster,
     SHARDCTL_NETWORK: networkName(s.cluster),
     SHARDCTL_SERVER_IMAGE: s.serverImage,
     SHARDCTL_STATE_DIR: '/data',
-    PORT: '5000',
-    HOST: '0.0.0.0',
+    ...(host ? { PORT: String(s.port), HOST: '127.0.0.1', SHARDCTL_SERVER_ADDR: 'ip' } : { PORT: '5000', HOST: '0.0.0.0' }),
     ...s.env,
   };
   return [
@@ -70,10 +76,7 @@ export function lbRunArgs(s: LbRunSpec): string[] {
     '-d',
     '--name',
     lbContainerName(s.cluster),
-    '--network',
-    networkName(s.cluster),
-    '-p',
-    `127.0.0.1:${s.port}:5000`,
+    ...(host ? ['--network', 'host'] : ['--network', networkName(s.cluster), '-p', `127.0.0.1:${s.port}:5000`]),
     '-v',
     '/var/run/docker.sock:/var/run/docker.sock',
     '-v',

@@ -1,6 +1,7 @@
 /**
  * The docker runtime, used by the LB running in its container with the host's docker socket mounted: each shard
- * server is a container on the cluster's network, reachable as http://<ServerName>:5000 through its network alias.
+ * server is a container on the cluster's network, reachable as http://<ServerName>:5000 through its network alias
+ * (an LB on that network) or at its address on it (an LB on the host's network: `addr: 'ip'`).
  * Docker is called only on membership changes and recovery, never on the read/write path.
  */
 import { docker } from './docker-cli.js';
@@ -11,6 +12,8 @@ export interface DockerRuntimeOptions {
   cluster: string;
   network?: string;
   image?: string;
+  /** how the LB reaches a server: by its name on the cluster network, or by its IP address there */
+  addr?: 'name' | 'ip';
 }
 
 export class DockerRuntime implements ServerRuntime {
@@ -18,22 +21,31 @@ export class DockerRuntime implements ServerRuntime {
   private readonly cluster: string;
   private readonly network: string;
   private readonly image: string;
+  private readonly addr: 'name' | 'ip';
 
   constructor(o: DockerRuntimeOptions) {
     this.cluster = o.cluster;
     this.network = o.network ?? networkName(o.cluster);
     if (!o.image) throw new RuntimeError('SHARDCTL_SERVER_IMAGE is not set: the docker runtime needs the server image');
     this.image = o.image;
+    this.addr = o.addr ?? 'name';
   }
 
-  private url(name: string): string {
-    return `http://${name}:5000`;
+  /** Each container's URL: by name, or (addr 'ip') by its address on the cluster network, in one docker call. */
+  private async urls(ids: { id: string; name: string }[]): Promise<string[]> {
+    if (this.addr === 'name' || ids.length === 0) return ids.map((x) => `http://${x.name}:5000`);
+    const out = await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${this.network}").IPAddress}}`, ...ids.map((x) => x.id)]);
+    const ips = out.split('\n').map((l) => l.trim()).filter(Boolean);
+    if (ips.length !== ids.length || ips.some((ip) => !/^[0-9a-f.:]+$/i.test(ip)))
+      throw new RuntimeError(`could not read the addresses of ${ids.map((x) => x.name).join(', ')} on ${this.network}: ${out.slice(0, 200)}`);
+    return ips.map((ip) => (ip.includes(':') ? `http://[${ip}]:5000` : `http://${ip}:5000`));
   }
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
-    const id = await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image, env: serverEnv() }), { timeoutMs: 60_000 });
-    return { name, url: this.url(name), id: id.slice(0, 12) };
+    const id = (await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image, env: serverEnv() }), { timeoutMs: 60_000 })).trim();
+    const [url] = await this.urls([{ id, name }]);
+    return { name, url, id: id.slice(0, 12) };
   }
 
   async stop(name: string): Promise<void> {
@@ -49,8 +61,9 @@ export class DockerRuntime implements ServerRuntime {
   }
 
   async list(): Promise<ServerHandle[]> {
-    const rows = parsePs(await docker(psArgs(this.cluster, 'server', false)));
-    return rows.filter((r) => r.state === 'running').map((r) => ({ name: r.server, url: this.url(r.server), id: r.id }));
+    const rows = parsePs(await docker(psArgs(this.cluster, 'server', false))).filter((r) => r.state === 'running');
+    const urls = await this.urls(rows.map((r) => ({ id: r.id, name: r.server })));
+    return rows.map((r, i) => ({ name: r.server, url: urls[i], id: r.id }));
   }
 
   async logs(name: string, lines = 200): Promise<string> {

@@ -6,6 +6,8 @@ export interface RuntimeSettings {
   stateDir: string;
   network?: string;
   image?: string;
+  /** docker: reach servers by name (an LB on their network) or by IP (an LB on the host's network) */
+  serverAddr?: 'name' | 'ip';
 }
 
 export async function createRuntime(kind: string, s: RuntimeSettings): Promise<ServerRuntime> {
@@ -15,7 +17,7 @@ export async function createRuntime(kind: string, s: RuntimeSettings): Promise<S
   }
   if (kind === 'docker') {
     const { DockerRuntime } = await import('./docker.js');
-    return new DockerRuntime({ cluster: s.cluster, network: s.network, image: s.image });
+    return new DockerRuntime({ cluster: s.cluster, network: s.network, image: s.image, addr: s.serverAddr });
   }
   throw new Error(`unknown runtime ${kind}: use process or docker`);
 }

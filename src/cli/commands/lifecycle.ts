@@ -20,6 +20,7 @@ export interface UpOpts extends GlobalOpts {
   vnodes?: string;
   slots?: string;
   maxBody?: string;
+  lbNetwork?: 'host' | 'publish';
 }
 
 /** LB settings from `up` options, as the environment the LB reads (lb/main.ts). */
@@ -84,7 +85,7 @@ export async function upCmd(o: UpOpts): Promise<void> {
     if (o.foreground) return;
   } else if (runtime === 'docker') {
     const { dockerUp } = await import('../docker-cluster.js');
-    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o) });
+    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o), net: o.lbNetwork });
   } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
   print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime). Next: \`shardctl init\``));
 }
