@@ -19,7 +19,10 @@ export interface DockerUpOptions {
   foreground: boolean;
   build: boolean;
   env?: Record<string, string>;
-  /** host: the LB on the host's network (no docker-proxy hop); publish: on the cluster network, port published */
+  /**
+   * host: the LB on the host's network (no docker-proxy hop); publish: on the cluster network, port published;
+   * unset: host, and publish if the LB does not answer there (rootless docker, engines without host networking)
+   */
   net?: 'host' | 'publish';
 }
 
@@ -56,8 +59,16 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   const net = networkName(o.name);
   await docker(['network', 'create', ...labels(o.name, 'network'), net]);
   await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
-  await docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env, net: o.net }));
-  if (!(await waitForLb(url, 30_000))) {
+  const startLb = (net: 'host' | 'publish') => docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env, net }));
+  await startLb(o.net ?? 'host');
+  let answered = await waitForLb(url, o.net ? 30_000 : 15_000);
+  if (!answered && !o.net) {
+    info(`the LB on the host's network did not answer at ${url} (rootless docker, or an engine without host networking?); starting it behind a published port instead (\`--lb-network publish\`)`);
+    await docker(['rm', '-f', lbContainerName(o.name)]).catch(() => '');
+    await startLb('publish');
+    answered = await waitForLb(url, 30_000);
+  }
+  if (!answered) {
     const logs = await docker(['logs', '--tail', '15', lbContainerName(o.name)]).catch((e) => String(e));
     throw new ExitError(`the LB container did not answer at ${url} within 30 s; its log:\n${logs}`);
   }

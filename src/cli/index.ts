@@ -65,9 +65,8 @@ common(program.command('up'))
   .option('--foreground', 'stay attached; Ctrl-C stops the LB and every server')
   .option('--no-build', 'docker: fail instead of building missing images')
   .addOption(
-    new Option('--lb-network <mode>', 'docker: host (the LB listens on 127.0.0.1:<port> on the host\'s network, no docker-proxy hop) or publish (the LB on the cluster network, its port published)')
-      .choices(['host', 'publish'])
-      .default('host'),
+    new Option('--lb-network <mode>', 'docker: host (the LB listens on 127.0.0.1:<port> on the host\'s network, no docker-proxy hop) or publish (the LB on the cluster network, its port published); default host, falling back to publish if the LB does not answer')
+      .choices(['host', 'publish']),
   )
   .option('--heartbeat-ms <ms>', 'heartbeat interval (and timeout); default 500')
   .option('--misses <n>', 'missed heartbeats before a server is declared dead; default 3')
