@@ -1,6 +1,6 @@
 /**
  * End to end on real docker: build (offline when no registry answers), up, init, 1,000 writes read back,
- * kill and recovery, add and rm, an LB crash, down leaving nothing. Skipped, with a line saying so, when no
+ * kill and recovery, add and rm, an LB crash, a killed LB container restarted by `up`, down leaving nothing. Skipped, with a line saying so, when no
  * engine answers, unless SHARDCTL_E2E_REQUIRED=1 (CI), where that is a failure.
  */
 import { test } from 'node:test';
@@ -23,7 +23,7 @@ async function clusterContainers(): Promise<{ name: string; state: string; role:
   });
 }
 
-test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash, down', { skip: !engine && !required ? 'no Docker engine' : false, timeout: 1_200_000 }, async (t) => {
+test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, down', { skip: !engine && !required ? 'no Docker engine' : false, timeout: 1_200_000 }, async (t) => {
   assert.ok(engine, 'SHARDCTL_E2E_REQUIRED=1 but no Docker engine answers');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -97,6 +97,17 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash, down', { sk
     return r?.status === 200 && JSON.stringify(r.body) === JSON.stringify(status);
   }, 60_000);
   assert.equal((await allRows(url)).length, 1000);
+
+  // a killed LB container (docker kill: no automatic restart): `up` starts it again and it resumes
+  await docker(['kill', `shardctl-${NAME}-lb`]);
+  await until('LB down', async () => (await call(url, 'GET', '/status').catch(() => undefined)) === undefined, 30_000);
+  const again = await sh(['up', '--name', NAME, '--port', String(port)]);
+  assert.equal(again.code, 0, again.stderr);
+  const before = status as { N: number; shards: unknown[] };
+  assert.match(again.stdout, new RegExp(`resumed its cluster of ${before.N} servers and ${before.shards.length} shards`));
+  assert.deepEqual((await call(url, 'GET', '/status')).body, status);
+  assert.equal((await allRows(url)).length, 1000);
+  await replicasIdentical(url);
 
   const down = await sh(['down', '--name', NAME]);
   assert.equal(down.code, 0, down.stderr);

@@ -87,7 +87,10 @@ export async function upCmd(o: UpOpts): Promise<void> {
     const { dockerUp } = await import('../docker-cluster.js');
     rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o), net: o.lbNetwork });
   } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
-  print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime). Next: \`shardctl init\``));
+  // a restarted LB resumes its saved cluster: say so rather than suggesting an init that would replace it
+  const st = (await callOk(rec.url, 'GET', '/status').catch(() => undefined)) as { N?: number; shards?: unknown[] } | undefined;
+  const resumed = st?.N && st.shards?.length ? `; it resumed its cluster of ${st.N} servers and ${st.shards.length} shards` : '. Next: `shardctl init`';
+  print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime)${resumed}`));
 }
 
 export async function downCmd(o: GlobalOpts): Promise<void> {
