@@ -20,6 +20,7 @@ import type { Logger } from '../shared/log.js';
 import { Mutex } from '../shared/mutex.js';
 import type { ServerRuntime } from '../runtime/runtime.js';
 import { EventLog, type Incident } from './events.js';
+import type { EventFile } from './event-file.js';
 import type { MetaStore, PersistedState } from './metadata.js';
 import { UpstreamError, type ShardClient } from './shard-client.js';
 import { Coalescer } from './coalescer.js';
@@ -47,6 +48,8 @@ export interface ClusterOptions {
   /** upstream read / write calls in flight per server at most (the coalescer's pipe depths) */
   readDepth?: number;
   writeDepth?: number;
+  /** where events and incidents are kept across LB restarts (none: memory only) */
+  events?: EventFile;
   /** linger of a read call under load (0: none; reads then go out at once, batched only behind a call in flight) */
   readLingerMs?: number;
   /** false: a dead server is fenced but not respawned (tests of fencing alone) */
@@ -129,7 +132,7 @@ export class Cluster {
   inflight = 0;
   private readonly lingerAt: number;
   private readonly lingerMs: number;
-  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'readDepth' | 'writeDepth' | 'readLingerMs'>> & {
+  private readonly o: Required<Omit<ClusterOptions, 'meta' | 'ring' | 'heartbeat' | 'lingerAt' | 'lingerMs' | 'readDepth' | 'writeDepth' | 'readLingerMs' | 'events'>> & {
     ring: NonNullable<ClusterOptions['ring']>;
     hb: Required<NonNullable<ClusterOptions['heartbeat']>>;
     meta?: MetaStore;
@@ -151,7 +154,7 @@ export class Cluster {
       now: opts.now ?? Date.now,
       autoRecover: opts.autoRecover ?? true,
     };
-    this.events = new EventLog(this.o.now);
+    this.events = new EventLog(this.o.now, 1000, opts.events);
     this.lingerAt = opts.lingerAt ?? 8;
     this.lingerMs = opts.lingerMs ?? 1;
     this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.readDepth ?? 1, opts.writeDepth ?? 1, opts.readLingerMs ?? 0);

@@ -1,7 +1,9 @@
 /**
  * Recovery and membership events with timestamps, and incidents (one per server failure) with time-to-detect
- * and time-to-serving. Kept in memory (the newest 1,000), shown by `shardctl events` and GET /events.
+ * and time-to-serving. Kept in memory (the newest 1,000), shown by `shardctl events` and GET /events; with a
+ * store, saved after each change and restored by a restarted LB.
  */
+import type { EventFile } from './event-file.js';
 export interface ClusterEvent {
   t: number;
   server?: string;
@@ -23,7 +25,8 @@ export interface Incident {
   timeToDetectMs: number;
   /** ms from the declaration until every shard of the replacement serves */
   timeToServingMs?: number;
-  outcome: 'recovering' | 'serving' | 'dropped';
+  /** interrupted: the LB itself restarted while this recovery ran (the restarted LB checks the server afresh) */
+  outcome: 'recovering' | 'serving' | 'dropped' | 'interrupted';
   rowsCopied: number;
 }
 
@@ -33,12 +36,31 @@ export class EventLog {
   constructor(
     private readonly now: () => number = Date.now,
     private readonly max = 1000,
-  ) {}
+    private readonly store?: EventFile,
+  ) {
+    const saved = store?.load();
+    if (saved) {
+      this.events.push(...saved.events.slice(-max));
+      for (const inc of saved.incidents.slice(-200)) this.incidents.push(inc.outcome === 'recovering' ? { ...inc, outcome: 'interrupted' } : inc);
+    }
+  }
+
+  private changed(): void {
+    this.store?.schedule(() => ({ events: this.events, incidents: this.incidents }));
+  }
+
+  /** Forgets everything, saved copy included, and saves no more (the LB is stopping; the rows are gone). */
+  clear(): void {
+    this.events.length = 0;
+    this.incidents.length = 0;
+    this.store?.clear();
+  }
 
   add(e: Omit<ClusterEvent, 't'>): ClusterEvent {
     const ev = { t: this.now(), ...e };
     this.events.push(ev);
     if (this.events.length > this.max) this.events.shift();
+    this.changed();
     return ev;
   }
 
@@ -59,6 +81,7 @@ export class EventLog {
     };
     this.incidents.push(inc);
     if (this.incidents.length > 200) this.incidents.shift();
+    this.changed();
     return inc;
   }
 
@@ -68,5 +91,6 @@ export class EventLog {
       inc.servingAt = this.now();
       inc.timeToServingMs = inc.servingAt - inc.detectedAt;
     }
+    this.changed();
   }
 }

@@ -16,6 +16,7 @@ import { createRuntime } from '../runtime/select.js';
 import { createLbApp } from './app.js';
 import { Cluster } from './cluster.js';
 import { MetaStore } from './metadata.js';
+import { EventFile } from './event-file.js';
 import { HttpShardClient } from './shard-client.js';
 
 const env = process.env;
@@ -52,6 +53,7 @@ const cluster = new Cluster({
   readDepth: num('SHARDCTL_READ_DEPTH', 1),
   writeDepth: num('SHARDCTL_WRITE_DEPTH', 1),
   readLingerMs: num('SHARDCTL_READ_LINGER_MS', 0),
+  events: new EventFile(join(stateDir, 'events.json')),
 });
 const saved = meta.load();
 if (saved) {
@@ -80,7 +82,10 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     hard.unref();
     const stopServers = env.SHARDCTL_KEEP_SERVERS !== '1';
     // the servers (and their rows) are going away: forget the cluster too, so a later start is honest about it
-    if (stopServers) meta.save(undefined);
+    if (stopServers) {
+      meta.save(undefined);
+      cluster.events.clear();
+    }
     cluster
       .shutdown(stopServers)
       .catch((e) => log.error('shutdown', { err: String(e) }))
