@@ -15,6 +15,8 @@ export interface ClusterRecord {
   lbPid?: number;
   lbContainer?: string;
   network?: string;
+  /** docker: where the LB listens (host: on the host's network; publish: behind a published port) */
+  lbNetwork?: 'host' | 'publish';
   stateDir: string;
   startedAt: string;
 }

@@ -47,7 +47,9 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   // an LB container of this cluster that was stopped (docker stop/kill, a reboot): start it again, and it
   // resumes the same cluster from its metadata volume
   const old = parsePs(await docker(psArgs(o.name, 'lb', true)));
-  if (old.length === 1 && old[0].state !== 'running' && (await lbPort(o.name)) === o.port) {
+  const was = old.length === 1 && old[0].state !== 'running' ? await lbListen(o.name) : undefined;
+  if (was && was.port === o.port) {
+    rec.lbNetwork = was.net;
     info(`restarting the stopped LB of cluster ${o.name}; it resumes what it saved (a graceful stop saved nothing; \`shardctl down\` first for a fresh cluster)`);
     await docker(['start', old[0].id]);
     if (!(await waitForLb(url, 30_000))) throw new ExitError(`the restarted LB did not answer at ${url}; see \`shardctl logs lb\``);
@@ -61,11 +63,13 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
   const startLb = (net: 'host' | 'publish') => docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env, net }));
   await startLb(o.net ?? 'host');
+  rec.lbNetwork = o.net ?? 'host';
   let answered = await waitForLb(url, o.net ? 30_000 : 15_000);
   if (!answered && !o.net) {
     info(`the LB on the host's network did not answer at ${url} (rootless docker, or an engine without host networking?); starting it behind a published port instead (\`--lb-network publish\`)`);
     await docker(['rm', '-f', lbContainerName(o.name)]).catch(() => '');
     await startLb('publish');
+    rec.lbNetwork = 'publish';
     answered = await waitForLb(url, 30_000);
   }
   if (!answered) {
@@ -85,11 +89,13 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   return rec;
 }
 
-/** The host port of the cluster's LB container: the one it publishes, or (host network) the one it listens on. */
-async function lbPort(cluster: string): Promise<number | undefined> {
+/** Where the cluster's LB container listens: the host port it publishes, or (host network) the one it binds. */
+async function lbListen(cluster: string): Promise<{ port?: number; net: 'host' | 'publish' } | undefined> {
   const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}} {{json .Config.Env}}', lbContainerName(cluster)]).catch(() => '');
-  const m = /"HostPort":"(\d+)"/.exec(out) ?? (/ host /.test(out) ? /"PORT=(\d+)"/.exec(out) : null);
-  return m ? Number(m[1]) : undefined;
+  if (!out) return undefined;
+  const host = / host /.test(out);
+  const m = host ? /"PORT=(\d+)"/.exec(out) : /"HostPort":"(\d+)"/.exec(out);
+  return { port: m ? Number(m[1]) : undefined, net: host ? 'host' : 'publish' };
 }
 
 /** Kills the LB's node process from the host: a crash, which the restart policy answers (docker kill would not). */

@@ -115,7 +115,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     version: VERSION,
     startedAt,
     machine: await machineInfo(),
-    runtime: rec?.runtime ?? 'unknown (--url)',
+    runtime: rec ? `${rec.runtime}${rec.lbNetwork ? ` (LB: ${rec.lbNetwork === 'host' ? 'host network' : 'published port'})` : ''}` : 'unknown (--url)',
     commit: await gitCommit(ROOT),
     url,
     options: { ...base, concurrency: concurrencies, analysis: !!o.analysis },
