@@ -62,8 +62,8 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   await docker(['network', 'create', ...labels(o.name, 'network'), net]);
   await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
   const startLb = (net: 'host' | 'publish') => docker(lbRunArgs({ cluster: o.name, port: o.port, image: LB_IMAGE, serverImage: SERVER_IMAGE, env: o.env, net }));
-  await startLb(o.net ?? 'host');
   rec.lbNetwork = o.net ?? 'host';
+  await startLb(rec.lbNetwork);
   let answered = await waitForLb(url, o.net ? 30_000 : 15_000);
   if (!answered && !o.net) {
     info(`the LB on the host's network did not answer at ${url} (rootless docker, or an engine without host networking?); starting it behind a published port instead (\`--lb-network publish\`)`);

@@ -157,7 +157,12 @@ export class Cluster {
     this.events = new EventLog(this.o.now, 1000, opts.events);
     this.lingerAt = opts.lingerAt ?? 8;
     this.lingerMs = opts.lingerMs ?? 1;
-    this.pipe = new Coalescer(this.o.client, () => this.inflight, this.lingerAt, this.lingerMs, 256, opts.readDepth ?? 1, opts.writeDepth ?? 1, opts.readLingerMs ?? 0);
+    this.pipe = new Coalescer(this.o.client, {
+      load: () => this.inflight,
+      lingerAt: this.lingerAt,
+      read: { depth: opts.readDepth, lingerMs: opts.readLingerMs },
+      write: { depth: opts.writeDepth, lingerMs: this.lingerMs },
+    });
   }
 
   get configured(): boolean {

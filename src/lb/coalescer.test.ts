@@ -78,7 +78,7 @@ test('writes have a pipe of their own: never queued behind a read call, batched 
 test('under load a write call lingers to gather more; a read call never waits on a timer', async () => {
   const f = fakeClient();
   f.open();
-  const c = new Coalescer(f.client, () => 100, 8, 5);
+  const c = new Coalescer(f.client, { load: () => 100, lingerAt: 8, write: { lingerMs: 5 } });
   const w = c.submit('S0', { kind: 'write', body: '{"shard":"sh1","curr_idx":0,"data":[]}' });
   const r = c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 1, high: 2 });
   assert.deepEqual(f.calls.map((x) => x.kind), ['read'], 'the read went out at once, the write is lingering');

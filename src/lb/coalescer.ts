@@ -26,6 +26,24 @@ interface Pipe {
   queue: Pending[];
 }
 
+export interface PipeOptions {
+  /** calls in flight per server at most; more ops wait and go out together */
+  depth?: number;
+  /** under load, how long a call waits for more ops before it goes (0: never waits on a timer) */
+  lingerMs?: number;
+}
+
+export interface CoalescerOptions {
+  /** client requests in flight at the LB now */
+  load?: () => number;
+  /** with this many client requests in flight, calls linger */
+  lingerAt?: number;
+  /** most ops in one call */
+  maxOps?: number;
+  read?: PipeOptions;
+  write?: PipeOptions;
+}
+
 export class Coalescer {
   /** per server: one pipe for reads, one for writes (a write batch never waits behind a read call, nor reads behind it) */
   private readonly pipes = new Map<string, { read: Pipe; write: Pipe }>();
@@ -33,25 +51,29 @@ export class Coalescer {
   calls = 0;
   ops = 0;
 
+  private readonly load: () => number;
+  private readonly lingerAt: number;
+  private readonly maxOps: number;
+  private readonly read: Required<PipeOptions>;
+  private readonly write: Required<PipeOptions>;
+
+  /** Defaults: one call in flight per pipe; writes linger 1 ms under load (8+ requests in flight), reads never. */
   constructor(
     private readonly client: ShardClient,
-    /** client requests in flight at the LB now */
-    private readonly load: () => number = () => 0,
-    private readonly lingerAt = 8,
-    /** linger of a write call under load, and of a read call (0: reads never linger) */
-    private readonly lingerMs = 1,
-    private readonly maxOps = 256,
-    /** read and write calls in flight per server at most; more ops wait and go out together */
-    private readonly readDepth = 1,
-    private readonly writeDepth = 1,
-    private readonly readLingerMs = 0,
-  ) {}
+    o: CoalescerOptions = {},
+  ) {
+    this.load = o.load ?? (() => 0);
+    this.lingerAt = o.lingerAt ?? 8;
+    this.maxOps = o.maxOps ?? 256;
+    this.read = { depth: o.read?.depth ?? 1, lingerMs: o.read?.lingerMs ?? 0 };
+    this.write = { depth: o.write?.depth ?? 1, lingerMs: o.write?.lingerMs ?? 1 };
+  }
 
   /** Resolves with a read's rows as JSON array text, or '' for a write. */
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
     let pp = this.pipes.get(server);
-    if (!pp) this.pipes.set(server, (pp = { read: newPipe(this.readDepth, this.readLingerMs), write: newPipe(this.writeDepth, this.lingerMs) }));
+    if (!pp) this.pipes.set(server, (pp = { read: newPipe(this.read), write: newPipe(this.write) }));
     const pipe = op.kind === 'read' ? pp.read : pp.write;
     return new Promise<string>((resolve, reject) => {
       pipe.queue.push({ op, resolve, reject });
@@ -103,8 +125,8 @@ export class Coalescer {
   }
 }
 
-function newPipe(depth: number, lingerMs: number): Pipe {
-  return { depth, lingerMs, inFlight: 0, scheduled: false, queue: [] };
+function newPipe(o: Required<PipeOptions>): Pipe {
+  return { ...o, inFlight: 0, scheduled: false, queue: [] };
 }
 
 function serialise(op: PipeOp): string {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lbRunArgs, parsePs, psArgs, serverRunArgs } from './docker-args.js';
+import { ipArgs, lbRunArgs, parseIpUrls, parsePs, psArgs, serverRunArgs } from './docker-args.js';
 
 test('a server runs on the cluster network under its own name, labelled, never published', () => {
   const a = serverRunArgs({ cluster: 'c1', server: 'Server3', network: 'shardctl-c1', image: 'shardctl-server:1' });
@@ -43,4 +43,11 @@ test('ps filters by the cluster label and parses its own format', () => {
   assert.deepEqual(parsePs('abc\tshardctl-c1-Server0\trunning\tServer0\tserver\n\n'), [
     { id: 'abc', container: 'shardctl-c1-Server0', state: 'running', server: 'Server0', role: 'server' },
   ]);
+});
+
+test('server addresses: one inspect for several containers, parsed to URLs in order; anything else is refused', () => {
+  assert.deepEqual(ipArgs('shardctl-c1', ['a1', 'b2']), ['inspect', '-f', '{{(index .NetworkSettings.Networks "shardctl-c1").IPAddress}}', 'a1', 'b2']);
+  assert.deepEqual(parseIpUrls('192.168.0.3\n192.168.0.7\n', 5000), ['http://192.168.0.3:5000', 'http://192.168.0.7:5000']);
+  assert.deepEqual(parseIpUrls('fd00::3\n', 5000), ['http://[fd00::3]:5000']);
+  assert.equal(parseIpUrls('<no value>\n', 5000), undefined);
 });

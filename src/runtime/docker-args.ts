@@ -110,6 +110,18 @@ export interface PsRow {
   role: string;
 }
 
+/** `docker inspect` of containers' IP addresses on one network, one line each. */
+export function ipArgs(network: string, ids: string[]): string[] {
+  return ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, ...ids];
+}
+
+/** The server URLs in `ipArgs` output, in order; undefined when a line is not an address (not on that network). */
+export function parseIpUrls(out: string, port: number): string[] | undefined {
+  const ips = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (ips.some((ip) => !/^[0-9a-f.:]+$/i.test(ip))) return undefined;
+  return ips.map((ip) => (ip.includes(':') ? `http://[${ip}]:${port}` : `http://${ip}:${port}`));
+}
+
 export function parsePs(out: string): PsRow[] {
   return out
     .split('\n')

@@ -5,7 +5,7 @@
  * Docker is called only on membership changes and recovery, never on the read/write path.
  */
 import { docker } from './docker-cli.js';
-import { parsePs, psArgs, serverContainerName, serverRunArgs, networkName } from './docker-args.js';
+import { ipArgs, parseIpUrls, parsePs, psArgs, serverContainerName, serverRunArgs, networkName } from './docker-args.js';
 import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
 
 export interface DockerRuntimeOptions {
@@ -34,11 +34,11 @@ export class DockerRuntime implements ServerRuntime {
   /** Each container's URL: by name, or (addr 'ip') by its address on the cluster network, in one docker call. */
   private async urls(ids: { id: string; name: string }[]): Promise<string[]> {
     if (this.addr === 'name' || ids.length === 0) return ids.map((x) => `http://${x.name}:5000`);
-    const out = await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${this.network}").IPAddress}}`, ...ids.map((x) => x.id)]);
-    const ips = out.split('\n').map((l) => l.trim()).filter(Boolean);
-    if (ips.length !== ids.length || ips.some((ip) => !/^[0-9a-f.:]+$/i.test(ip)))
+    const out = await docker(ipArgs(this.network, ids.map((x) => x.id)));
+    const urls = parseIpUrls(out, 5000);
+    if (urls?.length !== ids.length)
       throw new RuntimeError(`could not read the addresses of ${ids.map((x) => x.name).join(', ')} on ${this.network}: ${out.slice(0, 200)}`);
-    return ips.map((ip) => (ip.includes(':') ? `http://[${ip}]:5000` : `http://${ip}:5000`));
+    return urls;
   }
 
   async spawn(name: string): Promise<ServerHandle> {

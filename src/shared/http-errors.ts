@@ -32,7 +32,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function methodNotAllowed(app: Hono<any>, routes: Record<string, string[]>): void {
   for (const [path, methods] of Object.entries(routes)) {
-    const others = METHODS.filter((m) => !methods.includes(m) && !(m === 'GET' && methods.includes('HEAD')));
+    const others = METHODS.filter((m) => !methods.includes(m));
     app.on(others, path, (c) => {
       c.header('Allow', methods.join(', '));
       return jsonFailure(c, 405, `<Error> Method ${c.req.method} is not allowed on ${c.req.path} (use ${methods.join(' or ')})`);
