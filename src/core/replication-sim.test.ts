@@ -1,0 +1,257 @@
+/**
+ * The rules of replog, election, catchup and membership run together as REPLICATION.md wires them, under
+ * seeded random faults: replicas crash and restart from exactly what `Persist` told them to write,
+ * calls are lost, delayed, duplicated and reordered, an old primary keeps sending after it was
+ * replaced (a paused primary), the LB's shard manager elects at random moments, sometimes from old
+ * reports or with a worse candidate (the replicas' vote rules must still hold the line), and the
+ * primary compacts its log (catch-up by copy). After every step: at most one primary per term, every
+ * acknowledged entry is in every later primary's log, and no two replicas ever show different
+ * entries at one index. Pure and in-memory: 300 seeds in well under a second.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  appendAsPrimary,
+  appendRequestFor,
+  becomePrimary,
+  commitAsPrimary,
+  compact,
+  handleAppend,
+  handleVote,
+  installCopy,
+  lastIndex,
+  observeTerm,
+  restoreLog,
+  tallyVotes,
+  termAt,
+  visible,
+  type AppendReply,
+  type AppendRequest,
+  type HardState,
+  type LogEntry,
+  type LogState,
+  type Persist,
+} from './replog.js';
+import { planElection, type ReplicaReport } from './election.js';
+import { nextIndexAfter, planCatchup, retentionFloor } from './catchup.js';
+
+interface Disk {
+  hard: HardState;
+  snapIndex: number;
+  snapTerm: number;
+  entries: LogEntry<string>[];
+}
+
+/** Applies a Persist the way REPLICATION.md orders it: hard state, snapshot, cut, append. */
+function write(d: Disk, p: Persist<string>): void {
+  if (p.hard) d.hard = { ...p.hard };
+  if (p.snapshot) {
+    d.entries = d.entries.filter((e) => e.index > p.snapshot!.index);
+    d.snapIndex = p.snapshot.index;
+    d.snapTerm = p.snapshot.term;
+  }
+  if (p.truncateFrom !== undefined) d.entries = d.entries.filter((e) => e.index < p.truncateFrom!);
+  for (const e of p.append) {
+    assert.equal(e.index, d.snapIndex + d.entries.length + 1, 'an append continues the durable log without a gap');
+    d.entries.push(e);
+  }
+}
+
+interface Tally {
+  acked: number;
+  primaries: number;
+  cuts: number;
+  copies: number;
+  staleRefused: number;
+}
+
+function simulate(seed: number, steps: number): Tally {
+  let x = seed >>> 0 || 1;
+  const rnd = (k: number) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % k;
+  };
+  const names = ['S0', 'S1', 'S2', 'S3', 'S4'].slice(0, 3 + 2 * rnd(2));
+  const voters = names;
+  const state: Record<string, LogState<string>> = {};
+  const disk: Record<string, Disk> = {};
+  const up: Record<string, boolean> = {};
+  for (const n of names) {
+    state[n] = restoreLog({ hard: { term: 0, votedFor: null }, snapIndex: 0, snapTerm: 0, entries: [] });
+    disk[n] = { hard: { term: 0, votedFor: null }, snapIndex: 0, snapTerm: 0, entries: [] };
+    up[n] = true;
+  }
+  // what each server believes as primary: next index and match per replica, for its own term
+  const lead: Record<string, { term: number; next: Record<string, number>; match: Record<string, number> }> = {};
+  const leaderOf = new Map<number, string>();
+  const acked = new Map<number, LogEntry<string>>(); // index -> entry acknowledged to a client
+  const shown = new Map<number, string>(); // index -> op any replica ever made visible
+  let bag: ({ kind: 'append'; to: string; from: string; req: AppendRequest<string> } | { kind: 'reply'; to: string; from: string; prev: number; reply: AppendReply })[] = [];
+  let writes = 0;
+  let oldReports: ReplicaReport[] = [];
+  let cuts = 0;
+  let copies = 0;
+  let staleRefused = 0;
+
+  const persistAt = (n: string, s: LogState<string>, p: Persist<string>) => {
+    write(disk[n], p);
+    state[n] = s;
+  };
+  const check = () => {
+    for (const n of names) {
+      const s = state[n];
+      assert.ok(s.commitIndex >= s.snapIndex && s.commitIndex <= lastIndex(s), `${n}: commit inside the log`);
+      for (const e of visible(s)) {
+        const was = shown.get(e.index);
+        if (was === undefined) shown.set(e.index, e.op);
+        else assert.equal(e.op, was, `seed ${seed}: ${n} shows ${e.op} at ${e.index}, another replica showed ${was}`);
+      }
+    }
+  };
+
+  const current = () => {
+    const p = leaderOf.get(Math.max(0, ...leaderOf.keys()));
+    return p && up[p] && lead[p]?.term === state[p].currentTerm && state[p].leader === p ? p : undefined;
+  };
+  for (let step = 0; step < steps; step++) {
+    let r = rnd(100);
+    // the LB elects when the primary is gone (or deposed by a failed election), and sometimes when it
+    // only looks gone (a paused primary that keeps running); otherwise the slot compacts the log
+    if (r >= 94 && r < 97 && current()) r = 97;
+    else if (r === 97) r = 94;
+    if (r < 12) {
+      // a client write reaches whoever the LB thinks is primary (the latest elected one)
+      const p = leaderOf.get(Math.max(0, ...leaderOf.keys()));
+      if (p && up[p] && lead[p]?.term === state[p].currentTerm) {
+        const out = appendAsPrimary(state[p], p, [`w${writes++}`]);
+        if (!('error' in out)) persistAt(p, out.state, out.persist);
+      }
+    } else if (r < 45) {
+      // the primary sends a replication call; now and then a deposed one that does not know it yet
+      const p = rnd(8) === 0 ? names[rnd(names.length)] : leaderOf.get(Math.max(0, ...leaderOf.keys())) ?? names[0];
+      const l = lead[p];
+      if (up[p] && l && l.term === state[p].currentTerm && state[p].leader === p) {
+        const to = names.filter((n) => n !== p)[rnd(names.length - 1)];
+        const next = l.next[to] ?? lastIndex(state[p]) + 1;
+        const call = appendRequestFor(state[p], p, next, 1 + rnd(4));
+        if ('copy' in call) {
+          const plan = planCatchup({ snapIndex: state[p].snapIndex, lastIndex: lastIndex(state[p]), commitIndex: state[p].commitIndex }, next);
+          assert.equal(plan.kind, 'copy');
+          if (up[to] && plan.kind === 'copy') {
+            const pos = plan.position;
+            const ins = installCopy(state[to], { term: l.term, leader: p, index: pos, indexTerm: termAt(state[p], pos)! });
+            persistAt(to, ins.state, ins.persist);
+            if (ins.install) copies++;
+            if (ins.reply.ok) l.next[to] = ins.reply.matchIndex + 1;
+          }
+        } else bag.push({ kind: 'append', to, from: p, req: call });
+      }
+    } else if (r < 82) {
+      // deliver a call or an answer: mostly one of the latest few, sometimes a long-delayed one; some twice
+      if (bag.length) {
+        const i = rnd(6) === 0 ? rnd(bag.length) : Math.max(0, bag.length - 1 - rnd(4));
+        const m = bag[i];
+        if (rnd(4) !== 0) bag.splice(i, 1);
+        if (m.kind === 'append' && up[m.to]) {
+          const out = handleAppend(state[m.to], m.req);
+          assert.equal(out.violation, undefined, `seed ${seed}: ${out.violation}`);
+          persistAt(m.to, out.state, out.persist);
+          if (out.persist.truncateFrom !== undefined) cuts++;
+          if (out.reply.reason === 'stale-term') staleRefused++;
+          bag.push({ kind: 'reply', to: m.from, from: m.to, prev: m.req.prevIndex, reply: out.reply });
+        } else if (m.kind === 'reply' && up[m.to]) {
+          const p = m.to;
+          const l = lead[p];
+          if (m.reply.term > state[p].currentTerm) {
+            const o = observeTerm(state[p], m.reply.term); // deposed: it steps down
+            persistAt(p, o.state, o.persist);
+          } else if (l && l.term === state[p].currentTerm && m.reply.term === l.term && state[p].leader === p) {
+            if (m.reply.ok) l.match[m.from] = Math.max(l.match[m.from] ?? 0, m.reply.matchIndex);
+            l.next[m.from] = m.reply.ok ? Math.max(l.next[m.from] ?? 0, nextIndexAfter(m.reply, m.prev)) : nextIndexAfter(m.reply, m.prev);
+            const before = state[p].commitIndex;
+            state[p] = commitAsPrimary(state[p], p, l.match, voters);
+            for (let i = before + 1; i <= state[p].commitIndex; i++) {
+              const e = state[p].entries[i - state[p].snapIndex - 1];
+              acked.set(i, e);
+            }
+          }
+        }
+      }
+    } else if (r < 86) {
+      // a crash: the server restarts from its disk; the commit hint may lag (written lazily)
+      const n = names[rnd(names.length)];
+      const d = disk[n];
+      const hint = state[n].commitIndex - rnd(3);
+      state[n] = restoreLog({ hard: { ...d.hard }, snapIndex: d.snapIndex, snapTerm: d.snapTerm, entries: [...d.entries], commitHint: hint });
+      delete lead[n];
+      up[n] = rnd(3) !== 0;
+    } else if (r < 94) {
+      const n = names[rnd(names.length)];
+      up[n] = true;
+    } else if (r < 97) {
+      // the LB's shard manager runs an election from the reports of the replicas that answer
+      // The replicas' own rules must keep it safe even when the shard manager decides on old reports
+      // (gathered before the logs moved on) or picks a worse candidate (an LB bug, two LBs at once).
+      const fresh = names.filter((n) => up[n] && rnd(5) !== 0).map((n) => ({ server: n, term: state[n].currentTerm, lastTerm: termAt(state[n], lastIndex(state[n]))!, lastIndex: lastIndex(state[n]) }));
+      const reports = oldReports.length && rnd(3) === 0 ? oldReports : fresh;
+      oldReports = fresh;
+      let plan = planElection({ shard: 'sh1', voters, reports });
+      if (!plan.ok) continue;
+      if (rnd(3) === 0) {
+        const pick = reports[rnd(reports.length)];
+        plan = { ...plan, candidate: pick.server, lastTerm: pick.lastTerm, lastIndex: pick.lastIndex, ask: [pick.server, ...plan.ask.filter((n) => n !== pick.server)] };
+      }
+      const answers: Record<string, boolean> = {};
+      for (const n of plan.ask) {
+        if (!up[n] || rnd(6) === 0) continue; // lost request
+        const out = handleVote(state[n], { term: plan.term, candidate: plan.candidate, lastTerm: plan.lastTerm, lastIndex: plan.lastIndex }, n);
+        persistAt(n, out.state, out.persist);
+        answers[n] = out.reply.granted;
+      }
+      if (tallyVotes(voters, answers).outcome !== 'won' || !up[plan.candidate]) continue;
+      const took = becomePrimary(state[plan.candidate], plan.candidate, plan.term, `noop${plan.term}`);
+      if ('error' in took) continue;
+      const c = plan.candidate;
+      assert.ok(!leaderOf.has(plan.term) || leaderOf.get(plan.term) === c, `seed ${seed}: two primaries in term ${plan.term}`);
+      leaderOf.set(plan.term, c);
+      // Leader Completeness: every acknowledged entry is in the new primary's log
+      for (const [i, e] of acked) {
+        if (i <= state[c].snapIndex) continue;
+        assert.equal(termAt(state[c], i), e.term, `seed ${seed}: new primary ${c} of term ${plan.term} lacks acknowledged entry ${i}`);
+      }
+      persistAt(c, took.state, took.persist);
+      // the LB hands the new primary the reported log ends: it starts each replica there (the prev check corrects it)
+      lead[c] = { term: plan.term, next: Object.fromEntries(reports.map((x) => [x.server, Math.min(x.lastIndex, lastIndex(state[c])) + 1])), match: {} };
+    } else if (r < 99) {
+      // the primary compacts its log behind its commit position
+      const p = leaderOf.get(Math.max(0, ...leaderOf.keys()));
+      if (p && up[p] && lead[p]) {
+        const floor = retentionFloor({ commitIndex: state[p].commitIndex, copies: [] });
+        const upTo = floor - 1 - rnd(3);
+        const c = compact(state[p], upTo);
+        if (!('error' in c) && c.snapIndex > state[p].snapIndex) persistAt(p, c, { snapshot: { index: c.snapIndex, term: c.snapTerm }, append: [] });
+      }
+    } else {
+      bag = bag.filter(() => rnd(2) === 0); // a burst of lost calls
+    }
+    check();
+  }
+  return { acked: acked.size, primaries: leaderOf.size, cuts, copies, staleRefused };
+}
+
+test('simulation: random crashes, pauses, lost/duplicated/reordered calls and elections never lose an acknowledged entry', () => {
+  const total: Tally = { acked: 0, primaries: 0, cuts: 0, copies: 0, staleRefused: 0 };
+  for (let seed = 1; seed <= 300; seed++) {
+    const out = simulate(seed, 400);
+    for (const k of Object.keys(total) as (keyof Tally)[]) total[k] += out[k];
+  }
+  // not vacuous: the runs elect, commit, cut uncommitted tails, copy and refuse deposed primaries
+  // (300 seeds x 400 steps, deterministic: 3694 acknowledged entries, 1537 primaries elected)
+  assert.ok(total.primaries > 1000, JSON.stringify(total));
+  assert.ok(total.acked > 2500, JSON.stringify(total));
+  assert.ok(total.cuts > 20 && total.copies > 50 && total.staleRefused > 50, JSON.stringify(total));
+});
