@@ -11,7 +11,11 @@
  * The voter set changes one server at a time (Raft thesis §4.1, single-server changes): any majority
  * of the old set and any majority of the new one then share a replica, so no two primaries can be
  * elected and no acknowledged change can be missed across the change.
+ *
+ * core/quorum.ts holds the same voter rule for assignment 2's write path (`voters(members, joining)`);
+ * `majoritySet` is it seen from the caught-up side, so both paths count the same replicas.
  */
+import { isMajority, voters } from './quorum.js';
 
 /** The size of a majority of n voters. */
 export function quorum(n: number): number {
@@ -21,15 +25,16 @@ export function quorum(n: number): number {
 /** The shard's voters: its replicas (in the shard's order) that have caught up at least once. */
 export function majoritySet(replicas: readonly string[], caughtUp: ReadonlySet<string> | readonly string[]): string[] {
   const done = caughtUp instanceof Set ? caughtUp : new Set(caughtUp as readonly string[]);
-  return [...new Set(replicas)].filter((r) => done.has(r));
+  const members = [...new Set(replicas)];
+  return voters(members, new Set(members.filter((r) => !done.has(r))));
 }
 
 /** True when `holders` include a majority of `voters` (holders outside the voters do not count). */
-export function hasMajority(voters: readonly string[], holders: Iterable<string>): boolean {
-  const set = new Set(voters);
+export function hasMajority(voterSet: readonly string[], holders: Iterable<string>): boolean {
+  const set = new Set(voterSet);
   let n = 0;
   for (const h of new Set(holders)) if (set.has(h)) n++;
-  return set.size > 0 && n >= quorum(set.size);
+  return isMajority(n, set.size);
 }
 
 /**
