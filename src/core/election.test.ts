@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { placePrimaries, planElection, type ReplicaReport } from './election.js';
+import { placePrimaries, planElection, resumeShard, type ReplicaReport } from './election.js';
 
 const rep = (server: string, lastTerm: number, lastIndex: number, term = lastTerm, eligible?: boolean): ReplicaReport => ({ server, term, lastTerm, lastIndex, ...(eligible === undefined ? {} : { eligible }) });
 const V3 = ['A', 'B', 'C'];
@@ -77,4 +77,22 @@ test('placement: the smallest possible maximum, where a greedy pass would fail',
     assert.equal(max(p), r.max, r.name);
     if (r.want) assert.deepEqual(p, r.want, r.name);
   }
+});
+
+test('resume: the recorded primary is kept only as primary of the recorded term, ready', () => {
+  const rec = { primary: 'Server0', term: 4 };
+  const ok = { term: 4, role: 'primary' as const, ready: true, commitIndex: 120 };
+  const rows: [string, { primary?: string; term: number }, Parameters<typeof resumeShard>[1], string][] = [
+    ['ready primary of the recorded term', rec, ok, 'adopt'],
+    ['no primary recorded', { term: 0 }, ok, 'elect'],
+    ['no answer', rec, undefined, 'elect'],
+    ['it is a replica now', rec, { ...ok, role: 'replica' }, 'elect'],
+    ['a newer term than recorded', rec, { ...ok, term: 5 }, 'elect'],
+    ['an older term than recorded', rec, { ...ok, term: 3 }, 'elect'],
+    ['its no-op is not committed yet', rec, { ...ok, ready: false }, 'wait'],
+  ];
+  for (const [name, r, check, want] of rows) assert.equal(resumeShard(r, check).action, want, name);
+  assert.deepEqual(resumeShard(rec, ok), { action: 'adopt', primary: 'Server0', term: 4, acked: 120 });
+  const e = resumeShard(rec, { ...ok, term: 5 });
+  assert.match(e.action === 'elect' ? e.why : '', /Server0 leads term 5, the LB recorded term 4/);
 });

@@ -140,3 +140,34 @@ export function placePrimaries(replicasOf: Readonly<Record<string, readonly stri
     }
   }
 }
+
+/** What the recorded primary of a shard says about itself (its `/repl/state` answer for the shard). */
+export interface PrimaryCheck {
+  term: number;
+  role: 'primary' | 'replica';
+  /** it has committed an entry of its own term (replog `primaryReady`) */
+  ready: boolean;
+  commitIndex: number;
+}
+
+export type ResumeDecision =
+  /** keep it: the shard's read position (`acked`) is its commit position */
+  | { action: 'adopt'; primary: string; term: number; acked: number }
+  /** it is primary of the recorded term but has not committed its no-op yet: ask again, elect past a deadline */
+  | { action: 'wait'; why: string }
+  | { action: 'elect'; why: string };
+
+/**
+ * After an LB restart (or when in doubt), whether a shard keeps its recorded primary: only if that
+ * server answers as primary of exactly the recorded term and is ready (§8: only then does its commit
+ * position cover every write acknowledged before). Anything else is settled by a new election, whose
+ * higher term deposes whoever may still think it leads.
+ */
+export function resumeShard(recorded: { primary?: string; term: number }, check?: PrimaryCheck): ResumeDecision {
+  if (!recorded.primary) return { action: 'elect', why: 'no primary recorded' };
+  if (!check) return { action: 'elect', why: `${recorded.primary} did not answer` };
+  if (check.role !== 'primary') return { action: 'elect', why: `${recorded.primary} is not primary any more (term ${check.term})` };
+  if (check.term !== recorded.term) return { action: 'elect', why: `${recorded.primary} leads term ${check.term}, the LB recorded term ${recorded.term}` };
+  if (!check.ready) return { action: 'wait', why: `${recorded.primary} has not committed an entry of term ${check.term} yet` };
+  return { action: 'adopt', primary: recorded.primary, term: check.term, acked: check.commitIndex };
+}

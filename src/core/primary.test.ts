@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { markSent, newProgress, nextCall, onAppendAnswer, onCallFailed, onCopyAnswer, type Progress } from './primary.js';
+import { markSent, newProgress, nextCall, onAppendAnswer, onCallFailed, onCopyAnswer, writeOutcome, type Progress } from './primary.js';
 import type { AppendReply, LogState } from './replog.js';
 
 /** The primary P of term 2: entries 1..6 (1..2 of term 1), committed up to 4, compacted up to `snap`. */
@@ -86,4 +86,19 @@ test('onCopyAnswer: the log continues after the copy position', () => {
   assert.deepEqual([out.progress.next, out.progress.match, out.progress.copying, out.progress.inFlight], [5, 4, undefined, false]);
   const c = nextCall(out.state, 'P', out.progress);
   assert.equal(c.kind === 'append' && `${c.req.prevIndex}@${c.req.prevTerm} ${c.req.entries.length}`, '4@2 2');
+});
+
+test('writeOutcome: committed, refused, indeterminate or pending', () => {
+  const st = primary(0, 4); // P leads term 2, entries 1..6, committed to 4
+  const rows: [string, LogState<string>, { index?: number; term: number }, boolean, string][] = [
+    ['never logged', st, { term: 2 }, false, 'refused'],
+    ['committed', st, { index: 4, term: 2 }, false, 'committed'],
+    ['committed, then compacted', primary(4, 4), { index: 3, term: 2 }, false, 'committed'],
+    ['logged, not yet committed', st, { index: 5, term: 2 }, false, 'pending'],
+    ['logged, deadline passed', st, { index: 5, term: 2 }, true, 'indeterminate'],
+    ['logged, then deposed', { ...st, currentTerm: 3, leader: null }, { index: 5, term: 2 }, false, 'indeterminate'],
+    ['committed before it was deposed', { ...st, currentTerm: 3, leader: null }, { index: 4, term: 2 }, false, 'committed'],
+    ['its index committed with another entry (it was replaced)', { ...st, currentTerm: 3, leader: null, commitIndex: 6 }, { index: 5, term: 3 }, false, 'indeterminate'],
+  ];
+  for (const [name, s, w, expired, want] of rows) assert.equal(writeOutcome(s, 'P', w, expired), want, name);
 });

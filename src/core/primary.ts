@@ -120,3 +120,29 @@ export function onCopyAnswer<Op>(state: LogState<Op>, self: string, voters: read
   const p = { ...(progress[from] ?? newProgress(lastIndex(state))), copying: undefined };
   return onAppendAnswer(state, self, voters, { ...progress, [from]: p }, from, reply, reply.ok ? reply.matchIndex : p.next - 1);
 }
+
+/** Where a write the primary took stands: its answer to the LB (REPLICATION.md, "A write", step 3). */
+export type WriteOutcome =
+  /** 200: on a majority under this primary, applied */
+  | 'committed'
+  /** 503/409 "refused": never logged here, nothing happened */
+  | 'refused'
+  /** 503 "indeterminate": logged, not known committed, and this primary can no longer tell (deposed, or past the deadline) */
+  | 'indeterminate'
+  /** keep waiting */
+  | 'pending';
+
+/**
+ * The outcome of a write logged (or not: `index` undefined) by `self` as entry `index` of term `term`.
+ * A deposed primary or a passed deadline cannot say whether a later primary will commit the entry, so
+ * the answer is indeterminate, never "failed": the client must check before it retries.
+ */
+export function writeOutcome(state: LogState<unknown>, self: string, w: { index?: number; term: number }, expired: boolean): WriteOutcome {
+  if (w.index === undefined) return 'refused';
+  if (w.index <= state.commitIndex) {
+    const t = termAt(state, w.index);
+    if (t === undefined || t === w.term) return 'committed';
+  }
+  if (state.leader !== self || state.currentTerm !== w.term || expired) return 'indeterminate';
+  return 'pending';
+}
