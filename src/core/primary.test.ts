@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { markSent, newProgress, nextCall, onAppendAnswer, onCallFailed, onCopyAnswer, writeOutcome, type Progress } from './primary.js';
+import { markSent, newProgress, nextCall, onAppendAnswer, onCallFailed, onCopyAnswer, replicaRecreated, writeOutcome, type Progress } from './primary.js';
 import type { AppendReply, LogState } from './replog.js';
 
 /** The primary P of term 2: entries 1..6 (1..2 of term 1), committed up to 4, compacted up to `snap`. */
@@ -101,4 +101,19 @@ test('writeOutcome: committed, refused, indeterminate or pending', () => {
     ['its index committed with another entry (it was replaced)', { ...st, currentTerm: 3, leader: null, commitIndex: 6 }, { index: 5, term: 3 }, false, 'indeterminate'],
   ];
   for (const [name, s, w, expired, want] of rows) assert.equal(writeOutcome(s, 'P', w, expired), want, name);
+});
+
+test('a recreated replica: answers of its old volume never count again', () => {
+  const voters = ['P', 'A', 'B'];
+  const st = primary(0, 2);
+  // A's old volume (incarnation 1) held 6; the LB recreated A (incarnation 2) and told the primary
+  const progress = { A: replicaRecreated(6, 2), B: prog({ next: 3, match: 2, incarnation: 1 }) };
+  assert.deepEqual([progress.A.next, progress.A.match, progress.A.incarnation], [1, 0, 2]);
+  const late = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 6, incarnation: 1 }), 2);
+  assert.deepEqual([late.progress, late.state.commitIndex], [progress.A, 2], 'a late answer of the lost volume commits nothing');
+  const fresh = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 4, incarnation: 2 }), 0);
+  assert.deepEqual([fresh.progress.match, fresh.state.commitIndex], [4, 4]);
+  // a primary that learns of the new volume from the answer itself starts over for it
+  const b = onAppendAnswer(st, 'P', voters, progress, 'B', answer({ ok: false, reason: 'prev-mismatch', hint: 0, lastIndex: 0, incarnation: 3 }), 2);
+  assert.deepEqual([b.progress.match, b.progress.next, b.progress.incarnation], [0, 1, 3]);
 });

@@ -30,6 +30,8 @@ export interface Progress {
   inFlight: boolean;
   /** the position of a full copy being sent, if any (it holds back compaction: catchup.ts retentionFloor) */
   copying?: number;
+  /** the replica's volume generation this progress is about; answers of an older one are ignored */
+  incarnation?: number;
 }
 
 /**
@@ -37,8 +39,17 @@ export interface Progress {
  * reported in the election (the LB passes it with /repl/promote), or after the primary's own end; a
  * wrong guess costs one refused call.
  */
-export function newProgress(primaryLastIndex: number, reportedLastIndex?: number): Progress {
-  return { next: Math.min(reportedLastIndex ?? primaryLastIndex, primaryLastIndex) + 1, match: 0, commit: 0, inFlight: false };
+export function newProgress(primaryLastIndex: number, reportedLastIndex?: number, incarnation?: number): Progress {
+  return { next: Math.min(reportedLastIndex ?? primaryLastIndex, primaryLastIndex) + 1, match: 0, commit: 0, inFlight: false, ...(incarnation === undefined ? {} : { incarnation }) };
+}
+
+/**
+ * The LB recreated a replica on a new volume (its old disk is gone): the primary forgets what the old
+ * one held, so an answer of the old one can never again count toward a commit. The LB reads the
+ * primary's commit position only after this, as the new replica's `recreatedLog` floor.
+ */
+export function replicaRecreated(primaryLastIndex: number, incarnation: number): Progress {
+  return newProgress(primaryLastIndex, 0, incarnation);
 }
 
 export type NextCall<Op> =
@@ -90,7 +101,15 @@ export interface AnswerOutcome<Op> {
  * and the commit position is recomputed over `voters` (advanceCommit: current-term entries only).
  */
 export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply, prevIndex: number): AnswerOutcome<Op> {
-  const had = progress[from] ?? newProgress(lastIndex(state));
+  let had = progress[from] ?? newProgress(lastIndex(state));
+  if (reply.incarnation !== undefined && had.incarnation !== undefined && reply.incarnation < had.incarnation) {
+    // an answer of a replica's previous volume: what it held is gone
+    return { state, progress: had, deposed: false, persist: { append: [] } };
+  }
+  if (reply.incarnation !== undefined && reply.incarnation !== had.incarnation) {
+    // first word from a newer volume: start over for it (nothing it held before counts)
+    had = { ...newProgress(lastIndex(state), reply.lastIndex, reply.incarnation), inFlight: had.inFlight };
+  }
   if (reply.term > state.currentTerm) {
     const o = observeTerm(state, reply.term);
     return { state: o.state, progress: { ...had, inFlight: false }, deposed: true, persist: o.persist };

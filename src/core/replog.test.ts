@@ -16,7 +16,9 @@ import {
   lastTerm,
   primaryReady,
   readable,
+  recreatedLog,
   restoreLog,
+  resyncing,
   tallyVotes,
   termAt,
   visible,
@@ -407,4 +409,34 @@ test('restore: the commit hint is clamped into the log', () => {
   assert.equal(restoreLog({ hard, snapIndex: 5, snapTerm: 2, entries: e, commitHint: 1 }).commitIndex, 5);
   assert.equal(restoreLog({ hard, snapIndex: 5, snapTerm: 2, entries: e }).votedFor, 'A');
   assert.deepEqual(emptyLog(), restoreLog({ hard: { term: 0, votedFor: null }, snapIndex: 0, snapTerm: 0, entries: [] }));
+});
+
+test('a replica recreated on a new volume does not vote until it has committed up to the floor', () => {
+  // A (primary, term 2) and B hold 1..3, committed; C lags at 1. B's volume is lost; the LB recreates it
+  // with the floor = A's commit position (3) at the term it recorded (2).
+  const rec = recreatedLog<string>(2, 3);
+  assert.deepEqual(rec.persist.hard, { term: 2, votedFor: null, resyncTo: 3 });
+  let b = rec.state;
+  assert.equal(resyncing(b), true);
+  // A dies. C (1@1) asks for votes in term 3: an empty B would grant it and C would win without 2 and 3.
+  const v = handleVote(b, { term: 3, candidate: 'C', lastTerm: 1, lastIndex: 1 }, 'B');
+  assert.deepEqual([v.reply.granted, v.reply.reason], [false, 'resyncing']);
+  assert.deepEqual(v.persist.hard, { term: 3, votedFor: null, resyncTo: 3 }, 'the floor survives a term change');
+  b = v.state;
+  // the floor survives a restart
+  b = restoreLog({ hard: v.persist.hard!, snapIndex: 0, snapTerm: 0, entries: [] });
+  assert.equal(resyncing(b), true);
+  // A comes back as primary of term 4 and replicates: once B has committed 3 it votes again
+  const part = handleAppend(b, req({ term: 4, leader: 'A', prevIndex: 0, prevTerm: 0, entries: ents(1, [1, 2]), leaderCommit: 2 }));
+  assert.equal(resyncing(part.state), true);
+  assert.equal(part.persist.hard?.resyncTo, 3);
+  const done = handleAppend(part.state, req({ term: 4, leader: 'A', prevIndex: 2, prevTerm: 2, entries: ents(3, [2, 4]), leaderCommit: 4 }));
+  assert.equal(resyncing(done.state), false);
+  assert.deepEqual(done.persist.hard, { term: 4, votedFor: null }, 'cleared on disk');
+  assert.equal(handleVote(done.state, { term: 5, candidate: 'A', lastTerm: 4, lastIndex: 4 }, 'B').reply.granted, true);
+  // a copy at or past the floor also ends it
+  const copied = installCopy(restoreLog({ hard: { term: 4, votedFor: null, resyncTo: 3 }, snapIndex: 0, snapTerm: 0, entries: [] }), { term: 4, leader: 'A', index: 3, indexTerm: 2 });
+  assert.deepEqual([resyncing(copied.state), copied.persist.hard], [false, { term: 4, votedFor: null }]);
+  // nothing ever committed: no floor
+  assert.equal(resyncing(recreatedLog(0, 0).state), false);
 });

@@ -33,12 +33,24 @@ export interface LogState<Op = unknown> {
   entries: readonly LogEntry<Op>[];
   /** the highest index known committed; snapIndex <= commitIndex <= lastIndex */
   commitIndex: number;
+  /**
+   * Set on a server recreated on a new volume (`recreatedLog`): it forgot its log and its votes, so it
+   * does not vote until its commit position has reached this one (durable; cleared once reached).
+   */
+  resyncTo?: number;
 }
 
 /** The durable part that must be on disk before a reply that depends on it (Raft Figure 2, "persistent state"). */
 export interface HardState {
   term: number;
   votedFor: string | null;
+  /** see LogState.resyncTo; absent when not resyncing */
+  resyncTo?: number;
+}
+
+/** The hard state of `s` as it must be written. */
+export function hardOf(s: LogState<unknown>): HardState {
+  return s.resyncTo ? { term: s.currentTerm, votedFor: s.votedFor, resyncTo: s.resyncTo } : { term: s.currentTerm, votedFor: s.votedFor };
 }
 
 /**
@@ -68,7 +80,34 @@ export function emptyLog<Op = unknown>(): LogState<Op> {
 export function restoreLog<Op>(d: { hard: HardState; snapIndex: number; snapTerm: number; entries: readonly LogEntry<Op>[]; commitHint?: number }): LogState<Op> {
   const s: LogState<Op> = { currentTerm: d.hard.term, votedFor: d.hard.votedFor, leader: null, snapIndex: d.snapIndex, snapTerm: d.snapTerm, entries: d.entries, commitIndex: d.snapIndex };
   const last = lastIndex(s);
-  return { ...s, commitIndex: Math.max(d.snapIndex, Math.min(d.commitHint ?? 0, last)) };
+  return { ...s, commitIndex: Math.max(d.snapIndex, Math.min(d.commitHint ?? 0, last)), ...(d.hard.resyncTo ? { resyncTo: d.hard.resyncTo } : {}) };
+}
+
+/**
+ * The state of a server recreated on a new volume (its old one is gone). It starts at `term`, the term
+ * the LB last recorded for the shard (so it cannot vote in a term it may already have voted in), and
+ * votes again only once its commit position reached `floor`: the commit position of the shard's ready
+ * primary, read by the LB after telling that primary the server's new incarnation (primary.ts
+ * `replicaRecreated`), so every acknowledged entry is at or below it. Until then an election needs a
+ * majority without it, which always includes a real holder of every acknowledged entry (REPLICATION.md).
+ * The hard state must be written before the server answers anything.
+ */
+export function recreatedLog<Op = unknown>(term: number, floor: number): { state: LogState<Op>; persist: Persist<Op> } {
+  const state: LogState<Op> = { ...emptyLog<Op>(), currentTerm: term, ...(floor > 0 ? { resyncTo: floor } : {}) };
+  return { state, persist: { hard: hardOf(state), append: [] } };
+}
+
+/** A replica that has not yet caught up after its volume was recreated does not vote. */
+export function resyncing(s: LogState<unknown>): boolean {
+  return (s.resyncTo ?? 0) > s.commitIndex;
+}
+
+/** Clears resyncTo once reached (to be persisted with the hard state). */
+function settleResync<Op>(s: LogState<Op>, persist: Persist<Op>): LogState<Op> {
+  if (!s.resyncTo || s.commitIndex < s.resyncTo) return s;
+  const { resyncTo: _, ...rest } = s;
+  persist.hard = hardOf(rest);
+  return rest;
 }
 
 export function lastIndex(s: LogState<unknown>): number {
@@ -98,7 +137,8 @@ export function compareLogs(a: { lastTerm: number; lastIndex: number }, b: { las
 /** A replica that sees a newer term adopts it and forgets its vote and leader (Raft Figure 2, "all servers"). */
 export function observeTerm<Op>(s: LogState<Op>, term: number): { state: LogState<Op>; persist: Persist<Op> } {
   if (term <= s.currentTerm) return { state: s, persist: nothingToPersist() };
-  return { state: { ...s, currentTerm: term, votedFor: null, leader: null }, persist: { hard: { term, votedFor: null }, append: [] } };
+  const state: LogState<Op> = { ...s, currentTerm: term, votedFor: null, leader: null };
+  return { state, persist: { hard: hardOf(state), append: [] } };
 }
 
 // ---- append (primary -> replica) --------------------------------------------------------------
@@ -130,6 +170,11 @@ export interface AppendReply {
   hint?: number;
   /** a human line for logs and the 409/503 body */
   detail?: string;
+  /**
+   * The replica's volume generation, set by the server (not by these rules): a server recreated on a new
+   * volume answers with a larger one, and the primary drops what it knew of the old one (primary.ts).
+   */
+  incarnation?: number;
 }
 
 export interface AppendResult<Op> {
@@ -271,10 +316,11 @@ export function handleAppend<Op>(state: LogState<Op>, req: AppendRequest<Op>): A
   persist.append = fresh;
   const next: LogState<Op> = { ...s, entries: fresh.length || kept !== s.entries ? [...kept, ...fresh] : s.entries };
   next.commitIndex = Math.max(s.commitIndex, Math.min(req.leaderCommit, lastNew));
+  const settled = settleResync(next, persist);
   return {
-    state: next,
+    state: settled,
     persist,
-    reply: { term: next.currentTerm, ok: true, matchIndex: lastNew, lastIndex: lastIndex(next), commitIndex: next.commitIndex },
+    reply: { term: settled.currentTerm, ok: true, matchIndex: lastNew, lastIndex: lastIndex(settled), commitIndex: settled.commitIndex },
   };
 }
 
@@ -288,7 +334,7 @@ export interface VoteRequest {
   lastTerm: number;
 }
 
-export type VoteRefusal = 'malformed' | 'stale-term' | 'already-voted' | 'log-behind' | 'log-changed';
+export type VoteRefusal = 'malformed' | 'stale-term' | 'already-voted' | 'log-behind' | 'log-changed' | 'resyncing';
 
 export interface VoteReply {
   term: number;
@@ -315,6 +361,7 @@ export function handleVote<Op>(state: LogState<Op>, req: VoteRequest, self: stri
   }
   const { state: s, persist } = observeTerm(state, req.term);
   const no = (reason: VoteRefusal, detail: string) => ({ state: s, persist, reply: { term: s.currentTerm, granted: false, reason, detail } });
+  if (resyncing(s)) return no('resyncing', `this replica was recreated and has committed ${s.commitIndex} of the ${s.resyncTo} it needs before it votes`);
   if (s.votedFor !== null && s.votedFor !== req.candidate) return no('already-voted', `already voted for ${s.votedFor} in term ${s.currentTerm}`);
   const mine = { lastTerm: lastTerm(s), lastIndex: lastIndex(s) };
   const cmp = compareLogs(req, mine);
@@ -323,7 +370,7 @@ export function handleVote<Op>(state: LogState<Op>, req: VoteRequest, self: stri
   if (s.votedFor === req.candidate) return { state: s, persist, reply: { term: s.currentTerm, granted: true } };
   return {
     state: { ...s, votedFor: req.candidate },
-    persist: { ...persist, hard: { term: s.currentTerm, votedFor: req.candidate } },
+    persist: { ...persist, hard: hardOf({ ...s, votedFor: req.candidate }) },
     reply: { term: s.currentTerm, granted: true },
   };
 }
@@ -452,12 +499,13 @@ export function installCopy<Op>(state: LogState<Op>, req: CopyRequest): { state:
   }
   const matches = termAt(s, req.index) === req.indexTerm;
   const keep = matches ? s.entries.slice(req.index - s.snapIndex) : [];
-  const next: LogState<Op> = { ...s, snapIndex: req.index, snapTerm: req.indexTerm, entries: keep, commitIndex: req.index };
   const cut = !matches && lastIndex(s) > req.index ? { truncateFrom: req.index + 1 } : {};
+  const persist: Persist<Op> = { ...adopted.persist, snapshot: { index: req.index, term: req.indexTerm }, ...cut, append: [] };
+  const next = settleResync({ ...s, snapIndex: req.index, snapTerm: req.indexTerm, entries: keep, commitIndex: req.index }, persist);
   return {
     state: next,
     install: true,
-    persist: { ...adopted.persist, snapshot: { index: req.index, term: req.indexTerm }, ...cut, append: [] },
+    persist,
     reply: { term: next.currentTerm, ok: true, matchIndex: req.index, lastIndex: lastIndex(next), commitIndex: next.commitIndex },
   };
 }
