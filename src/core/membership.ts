@@ -1,10 +1,11 @@
 /**
  * Membership of a shard's replica set under primaries (issue 11, item 4). Pure.
  *
- * A replica counts toward the shard's majority (it is a voter) only once it has caught up: a fresh
- * replica added by /add or recreated from a copy holds nothing, and counting it at once would let a
- * majority be reached without the replicas that hold the acknowledged changes (Raft thesis §4.2.1,
- * "catching up new servers"; etcd learners; MongoDB's STARTUP2 members that cannot vote).
+ * A replica added by /add counts toward the shard's majority (it is a voter) only once it has caught
+ * up. Adding an empty voter is safe by itself (one server at a time, below), but it makes every commit
+ * wait for the replica that holds nothing, so a shard of 3 + 1 new would stall on any second failure
+ * (Raft thesis §4.2.1, "catching up new servers"; etcd learners; MongoDB's STARTUP2 members that cannot
+ * vote). A voter whose volume was lost is a different case, one of safety: replog.ts `recreatedLog`.
  * Voter status is sticky: a voter that is down still counts (a dead replica must not shrink the
  * majority, or two halves could both have one). It is recorded in the LB's metadata with the placement.
  *
