@@ -2,9 +2,10 @@
  * The rules of replog, primary, election and catchup run together as REPLICATION.md wires them, under
  * seeded random faults: replicas crash and restart from exactly what `Persist` told them to write,
  * lose their volume and are recreated, join and leave the replica set one at a time, calls are
- * lost, delayed, duplicated and reordered, an old primary keeps sending after it was replaced (a paused primary), the LB's shard manager elects at random moments, sometimes from old
- * reports or with a worse candidate (the replicas' vote rules must still hold the line), and the
- * primary compacts its log (catch-up by copy). After every step: at most one primary per term, every
+ * lost, delayed, duplicated and reordered, an old primary keeps sending after it was replaced (a
+ * paused primary), the LB's shard manager elects at random moments, sometimes from old reports or with
+ * a worse candidate (the replicas' vote rules must still hold the line), and the primary compacts its
+ * log (catch-up by copy). After every step: at most one primary per term, every
  * acknowledged entry is in every later primary's log, and no two replicas ever show different
  * entries at one index. Pure and in-memory: 300 seeds in well under a second.
  */
