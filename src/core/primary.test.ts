@@ -106,14 +106,16 @@ test('writeOutcome: committed, refused, indeterminate or pending', () => {
 test('a recreated replica: answers of its old volume never count again', () => {
   const voters = ['P', 'A', 'B'];
   const st = primary(0, 2);
-  // A's old volume (incarnation 1) held 6; the LB recreated A (incarnation 2) and told the primary
-  const progress = { A: replicaRecreated(6, 2), B: prog({ next: 3, match: 2, incarnation: 1 }) };
-  assert.deepEqual([progress.A.next, progress.A.match, progress.A.incarnation], [1, 0, 2]);
-  const late = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 6, incarnation: 1 }), 2);
+  // A's old volume (store a1) held 6; the LB recreated A (store a2) and told the primary
+  const progress = { A: replicaRecreated(6, 'a2'), B: prog({ next: 3, match: 2, store: 'b1' }) };
+  assert.deepEqual([progress.A.next, progress.A.match, progress.A.store], [1, 0, 'a2']);
+  const late = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 6, store: 'a1' }), 2);
   assert.deepEqual([late.progress, late.state.commitIndex], [progress.A, 2], 'a late answer of the lost volume commits nothing');
-  const fresh = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 4, incarnation: 2 }), 0);
+  const fresh = onAppendAnswer(st, 'P', voters, progress, 'A', answer({ matchIndex: 4, store: 'a2' }), 0);
   assert.deepEqual([fresh.progress.match, fresh.state.commitIndex], [4, 4]);
-  // a primary that learns of the new volume from the answer itself starts over for it
-  const b = onAppendAnswer(st, 'P', voters, progress, 'B', answer({ ok: false, reason: 'prev-mismatch', hint: 0, lastIndex: 0, incarnation: 3 }), 2);
-  assert.deepEqual([b.progress.match, b.progress.next, b.progress.incarnation], [0, 1, 3]);
+  // a new volume the primary has not been told of yet does not count either, until the LB names it
+  const b = onAppendAnswer(st, 'P', voters, progress, 'B', answer({ matchIndex: 6, store: 'b2' }), 2);
+  assert.deepEqual([b.progress, b.state.commitIndex], [progress.B, 2]);
+  // a progress with no store named takes answers as they come (the LB names stores with promote and members)
+  assert.equal(onAppendAnswer(st, 'P', voters, { A: prog({ next: 3 }) }, 'A', answer({ matchIndex: 6, store: 'x' }), 2).state.commitIndex, 6);
 });

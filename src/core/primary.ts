@@ -30,8 +30,8 @@ export interface Progress {
   inFlight: boolean;
   /** the position of a full copy being sent, if any (it holds back compaction: catchup.ts retentionFloor) */
   copying?: number;
-  /** the replica's volume generation this progress is about; answers of an older one are ignored */
-  incarnation?: number;
+  /** the replica's store id this progress is about (named by the LB); answers of any other store are ignored */
+  store?: string;
 }
 
 /**
@@ -39,8 +39,8 @@ export interface Progress {
  * reported in the election (the LB passes it with /repl/promote), or after the primary's own end; a
  * wrong guess costs one refused call.
  */
-export function newProgress(primaryLastIndex: number, reportedLastIndex?: number, incarnation?: number): Progress {
-  return { next: Math.min(reportedLastIndex ?? primaryLastIndex, primaryLastIndex) + 1, match: 0, commit: 0, inFlight: false, ...(incarnation === undefined ? {} : { incarnation }) };
+export function newProgress(primaryLastIndex: number, reportedLastIndex?: number, store?: string): Progress {
+  return { next: Math.min(reportedLastIndex ?? primaryLastIndex, primaryLastIndex) + 1, match: 0, commit: 0, inFlight: false, ...(store === undefined ? {} : { store }) };
 }
 
 /**
@@ -48,8 +48,8 @@ export function newProgress(primaryLastIndex: number, reportedLastIndex?: number
  * one held, so an answer of the old one can never again count toward a commit. The LB reads the
  * primary's commit position only after this, as the new replica's `recreatedLog` floor.
  */
-export function replicaRecreated(primaryLastIndex: number, incarnation: number): Progress {
-  return newProgress(primaryLastIndex, 0, incarnation);
+export function replicaRecreated(primaryLastIndex: number, store: string): Progress {
+  return newProgress(primaryLastIndex, 0, store);
 }
 
 export type NextCall<Op> =
@@ -101,14 +101,11 @@ export interface AnswerOutcome<Op> {
  * and the commit position is recomputed over `voters` (advanceCommit: current-term entries only).
  */
 export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply, prevIndex: number): AnswerOutcome<Op> {
-  let had = progress[from] ?? newProgress(lastIndex(state));
-  if (reply.incarnation !== undefined && had.incarnation !== undefined && reply.incarnation < had.incarnation) {
-    // an answer of a replica's previous volume: what it held is gone
+  const had = progress[from] ?? newProgress(lastIndex(state));
+  if (had.store !== undefined && reply.store !== undefined && reply.store !== had.store) {
+    // an answer of another volume than the one the LB named (a lost one, or a new one the primary has
+    // not been told of yet): what it says cannot count; the LB's /repl/members brings the new store id
     return { state, progress: had, deposed: false, persist: { append: [] } };
-  }
-  if (reply.incarnation !== undefined && reply.incarnation !== had.incarnation) {
-    // first word from a newer volume: start over for it (nothing it held before counts)
-    had = { ...newProgress(lastIndex(state), reply.lastIndex, reply.incarnation), inFlight: had.inFlight };
   }
   if (reply.term > state.currentTerm) {
     const o = observeTerm(state, reply.term);

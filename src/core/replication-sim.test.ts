@@ -112,6 +112,7 @@ function simulate(seed: number, steps: number): Tally {
   let lost = 0;
   let recordedTerm = 0;
   const incarnation: Record<string, number> = Object.fromEntries(names.map((n) => [n, 1]));
+  const store = (n: string) => `${n}#${incarnation[n]}`;
 
   const persistAt = (n: string, s: LogState<string>, p: Persist<string>) => {
     write(disk[n], p);
@@ -179,7 +180,7 @@ function simulate(seed: number, steps: number): Tally {
             const ins = installCopy(state[to], { term: l.term, leader: p, index: call.position, indexTerm: call.term });
             persistAt(to, ins.state, ins.persist);
             if (ins.install) copies++;
-            answer(p, to, onCopyAnswer(state[p], p, l.voters, l.progress, to, { ...ins.reply, incarnation: incarnation[to] }));
+            answer(p, to, onCopyAnswer(state[p], p, l.voters, l.progress, to, { ...ins.reply, store: store(to) }));
           } else l.progress[to] = onCallFailed(l.progress[to]);
         }
       }
@@ -195,7 +196,7 @@ function simulate(seed: number, steps: number): Tally {
           persistAt(m.to, out.state, out.persist);
           if (out.persist.truncateFrom !== undefined) cuts++;
           if (out.reply.reason === 'stale-term') staleRefused++;
-          bag.push({ kind: 'reply', to: m.from, from: m.to, prev: m.req.prevIndex, reply: { ...out.reply, incarnation: incarnation[m.to] } });
+          bag.push({ kind: 'reply', to: m.from, from: m.to, prev: m.req.prevIndex, reply: { ...out.reply, store: store(m.to) } });
         } else if (m.kind === 'reply' && up[m.to]) {
           answer(m.to, m.from, onAppendAnswer(state[m.to], m.to, lead[m.to]?.voters ?? [], lead[m.to]?.progress ?? {}, m.from, m.reply, m.prev));
         }
@@ -209,7 +210,7 @@ function simulate(seed: number, steps: number): Tally {
         // the primary's commit position, and recreates the server empty at the recorded term; it votes
         // again once it has committed that far (replog recreatedLog).
         incarnation[n]++;
-        lead[p].progress[n] = replicaRecreated(lastIndex(state[p]), incarnation[n]);
+        lead[p].progress[n] = replicaRecreated(lastIndex(state[p]), store(n));
         const fresh = recreatedLog<string>(recordedTerm, state[p].commitIndex);
         disk[n] = { hard: fresh.persist.hard!, snapIndex: 0, snapTerm: 0, entries: [] };
         lost++;
@@ -259,7 +260,7 @@ function simulate(seed: number, steps: number): Tally {
       }
       persistAt(c, took.state, took.persist);
       // the LB hands the new primary the reported log ends: it starts each replica there (the prev check corrects it)
-      lead[c] = { term: plan.term, progress: Object.fromEntries(reports.map((x) => [x.server, newProgress(lastIndex(state[c]), x.lastIndex, incarnation[x.server])])), replicas: [...replicas], voters: voters() };
+      lead[c] = { term: plan.term, progress: Object.fromEntries(reports.map((x) => [x.server, newProgress(lastIndex(state[c]), x.lastIndex, store(x.server))])), replicas: [...replicas], voters: voters() };
     } else if (r < 99) {
       // the primary compacts its log behind its commit position
       const p = leaderOf.get(Math.max(0, ...leaderOf.keys()));
@@ -289,7 +290,7 @@ function simulate(seed: number, steps: number): Tally {
           up[n] = true;
           replicas = [...replicas, n];
           lead[p].replicas = [...replicas];
-          lead[p].progress[n] = replicaRecreated(lastIndex(state[p]), incarnation[n]);
+          lead[p].progress[n] = replicaRecreated(lastIndex(state[p]), store(n));
           added++;
         } else if (change?.op === 'remove' && !change.handoff && replicas.length > 3) {
           replicas = replicas.filter((n) => n !== change.server);

@@ -87,7 +87,7 @@ export function restoreLog<Op>(d: { hard: HardState; snapIndex: number; snapTerm
  * The state of a server recreated on a new volume (its old one is gone). It starts at `term`, the term
  * the LB last recorded for the shard (so it cannot vote in a term it may already have voted in), and
  * votes again only once its commit position reached `floor`: the commit position of the shard's ready
- * primary, read by the LB after telling that primary the server's new incarnation (primary.ts
+ * primary, read by the LB after telling that primary the server's new store id (primary.ts
  * `replicaRecreated`), so every acknowledged entry is at or below it. Until then an election needs a
  * majority without it, which always includes a real holder of every acknowledged entry (REPLICATION.md).
  * The hard state must be written before the server answers anything.
@@ -171,10 +171,11 @@ export interface AppendReply {
   /** a human line for logs and the 409/503 body */
   detail?: string;
   /**
-   * The replica's volume generation, set by the server (not by these rules): a server recreated on a new
-   * volume answers with a larger one, and the primary drops what it knew of the old one (primary.ts).
+   * The replica's store id (its volume's, made once when the volume is created; the server sets it, not
+   * these rules): a server recreated on a new volume answers with another one, and the primary counts
+   * answers of the store the LB named only (primary.ts).
    */
-  incarnation?: number;
+  store?: string;
 }
 
 export interface AppendResult<Op> {
