@@ -1,0 +1,378 @@
+/**
+ * A shard server's data on disk (server/DESIGN.md): per shard an append-only log in segments plus a snapshot,
+ * and the server's configuration. The framing is wal-format.ts; this file does the I/O.
+ *
+ *   <dataDir>/config.json                {format, schema, shards}: written atomically on every /config change
+ *   <dataDir>/shards/<shard>/snap        the rows as of log index `i` (framed records: header, row chunks, trailer)
+ *   <dataDir>/shards/<shard>/wal-<first index, 16 digits>.log   log segments, in index order
+ *
+ * Appends are written at once (write(2), no fsync); `sync()` makes everything appended so far durable with one
+ * fdatasync per touched file, shared by every request that waits meanwhile (group commit). The store calls it
+ * once per request, before the answer.
+ */
+import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeRecord, entryPayload, FORMAT_VERSION, parseEntry, planReplay, scanRecords, type EntryOp, type LogEntry } from './wal-format.js';
+
+/** A data dir or log written by another format version: the server refuses to start on it. */
+export class FormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FormatError';
+  }
+}
+
+export interface WalStats {
+  /** fdatasync calls on log segments (not snapshots) */
+  fsyncs: number;
+  snapshots: number;
+}
+
+/** How long synchronous work may run before it yields to the event loop (heartbeats must get through). */
+export const SLICE_MS = 20;
+
+export const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+const SEG_RE = /^wal-(\d{16})\.log$/;
+const segName = (start: number) => `wal-${String(start).padStart(16, '0')}.log`;
+
+function fdatasyncP(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+/** fsync of a directory, so a file created or renamed in it survives a crash. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/** Writes `data` to `file` so that a crash leaves either the old file or the new one: temp, fsync, rename, fsync dir. */
+export function writeFileAtomic(dir: string, name: string, data: Buffer | string): void {
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  fsyncDir(dir);
+}
+
+/** What a snapshot's first record says. */
+interface SnapHeader {
+  kind: 'snapshot';
+  i: number;
+  t: number;
+  columns: string[];
+}
+
+export interface ReplayTarget {
+  /** rows of the snapshot, a chunk at a time (arrays of column values) */
+  rows(rows: unknown[][]): void;
+  /** one log entry, in index order; applied idempotently (an entry may repeat what the snapshot holds) */
+  entry(e: LogEntry): void;
+}
+
+/** One shard's log and snapshot. */
+export class ShardLog {
+  lastIndex = 0;
+  snapIndex = 0;
+  term = 0;
+  /** why this shard's data cannot be trusted (a damaged record mid-log, a bad snapshot); cleared by reset() */
+  corrupt: string | undefined;
+  replaying = false;
+  /** bytes appended since the last snapshot: the store snapshots past a threshold */
+  bytesSinceSnap = 0;
+  private fd = -1;
+  /** fds of segments rotated out or reset away: synced (their appends may still await durability), then closed */
+  private retired: number[] = [];
+  private written = 0;
+  private synced = 0;
+  private inflight: Promise<void> | undefined;
+  /** bumped by reset/destroy: a snapshot in progress checks it after every await and gives up */
+  private gen = 0;
+  private snapshotting = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly stats: WalStats,
+  ) {}
+
+  private segments(): { start: number; file: string }[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .map((f) => SEG_RE.exec(f))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => ({ start: Number(m[1]), file: join(this.dir, m[0]) }))
+      .sort((a, b) => a.start - b.start);
+  }
+
+  /**
+   * Replays snapshot + log into `target`, yielding to the event loop every SLICE_MS. A torn tail of the last
+   * segment is cut off; damage anywhere else marks the shard corrupt (what was read before it is applied, but
+   * the store serves nothing from a corrupt shard). Throws FormatError on a record of another format version.
+   */
+  async load(columns: string[], target: ReplayTarget): Promise<void> {
+    this.replaying = true;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      let slice = Date.now();
+      const pause = async () => {
+        if (Date.now() - slice < SLICE_MS) return;
+        await yieldNow();
+        slice = Date.now();
+      };
+      const snapFile = join(this.dir, 'snap');
+      if (existsSync(snapFile)) {
+        const r = scanRecords(readFileSync(snapFile));
+        if (r.status === 'version') throw new FormatError(`${snapFile} is of format ${r.version}; this server reads format ${FORMAT_VERSION}`);
+        if (r.status !== 'ok' || r.records.length < 2) return this.markCorrupt(`snapshot ${snapFile}: ${r.status === 'ok' ? 'incomplete' : r.reason}`);
+        const head = JSON.parse(r.records[0].payload.toString('utf8')) as SnapHeader;
+        const tail = JSON.parse(r.records[r.records.length - 1].payload.toString('utf8')) as { end?: boolean; count?: number };
+        if (head.kind !== 'snapshot' || !tail.end) return this.markCorrupt(`snapshot ${snapFile}: no header or trailer`);
+        if (head.columns.join(',') !== columns.join(',')) return this.markCorrupt(`snapshot ${snapFile}: columns ${head.columns} differ from the schema`);
+        let n = 0;
+        for (let k = 1; k < r.records.length - 1; k++) {
+          const rows = (JSON.parse(r.records[k].payload.toString('utf8')) as { rows: unknown[][] }).rows;
+          target.rows(rows);
+          n += rows.length;
+          await pause();
+        }
+        if (n !== tail.count) return this.markCorrupt(`snapshot ${snapFile}: ${n} rows, trailer says ${tail.count}`);
+        this.snapIndex = this.lastIndex = head.i;
+        this.term = head.t;
+      }
+      const segs = this.segments();
+      const entries: LogEntry[] = [];
+      let problem: string | undefined;
+      for (let s = 0; s < segs.length && !problem; s++) {
+        const buf = readFileSync(segs[s].file);
+        const r = scanRecords(buf);
+        if (r.status === 'version') throw new FormatError(`${segs[s].file} holds a record of format ${r.version}; this server reads format ${FORMAT_VERSION}`);
+        try {
+          for (const rec of r.records) entries.push(parseEntry(rec.payload));
+        } catch (e) {
+          problem = `${segs[s].file}: ${(e as Error).message}`;
+        }
+        if (r.status === 'corrupt') problem = `${segs[s].file}: ${r.reason}`;
+        else if (r.status === 'torn') {
+          if (s < segs.length - 1) problem = `${segs[s].file}: ${r.reason}, and later segments follow`;
+          else {
+            // a crash during the last append: that record was never acknowledged (its fsync had not returned)
+            const fd = openSync(segs[s].file, 'r+');
+            try {
+              ftruncateSync(fd, r.end);
+              fsyncSync(fd);
+            } finally {
+              closeSync(fd);
+            }
+          }
+        }
+        await pause();
+      }
+      const plan = planReplay(this.snapIndex, entries.map((e) => e.i));
+      if ('gap' in plan) return this.markCorrupt(`log of ${this.dir}: ${plan.gap}`);
+      for (const k of plan.apply) {
+        target.entry(entries[k]);
+        this.term = Math.max(this.term, entries[k].t);
+        await pause();
+      }
+      this.lastIndex = plan.last;
+      if (problem) return this.markCorrupt(problem);
+      const last = segs[segs.length - 1];
+      if (last && last.start <= this.lastIndex + 1) this.fd = openSync(last.file, 'a');
+      else this.openSegment(this.lastIndex + 1);
+      this.bytesSinceSnap = segs.reduce((n, s) => n + fileSize(s.file), 0);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private markCorrupt(reason: string): void {
+    this.corrupt = reason;
+  }
+
+  private openSegment(start: number): void {
+    mkdirSync(this.dir, { recursive: true });
+    this.fd = openSync(join(this.dir, segName(start)), 'a');
+    fsyncDir(this.dir);
+  }
+
+  /** Appends one entry (index lastIndex + 1, set here); durable after the next sync(). */
+  append(e: EntryOp): void {
+    if (this.corrupt) throw new Error(`log of ${this.dir} is corrupt: ${this.corrupt}`);
+    if (this.fd < 0) this.openSegment(this.lastIndex + 1);
+    const entry = { i: this.lastIndex + 1, t: this.term, ...e } as LogEntry;
+    const rec = encodeRecord(entryPayload(entry));
+    writeAll(this.fd, rec);
+    this.lastIndex = entry.i;
+    this.written += rec.length;
+    this.bytesSinceSnap += rec.length;
+  }
+
+  /** Makes every append so far durable: one fdatasync per file, shared by everyone waiting meanwhile. */
+  async sync(): Promise<void> {
+    while (this.synced < this.written || this.retired.length > 0) {
+      if (this.inflight) {
+        await this.inflight;
+        continue;
+      }
+      const upTo = this.written;
+      const old = this.retired.splice(0);
+      const fds = this.fd >= 0 && this.synced < upTo ? [...old, this.fd] : old;
+      this.inflight = (async () => {
+        try {
+          for (const fd of fds) {
+            this.stats.fsyncs++;
+            await fdatasyncP(fd);
+          }
+          this.synced = Math.max(this.synced, upTo);
+        } finally {
+          for (const fd of old) closeQuiet(fd);
+          this.inflight = undefined;
+        }
+      })();
+      await this.inflight;
+    }
+  }
+
+  private retire(): void {
+    if (this.fd >= 0) this.retired.push(this.fd);
+    this.fd = -1;
+  }
+
+  get snapshotInProgress(): boolean {
+    return this.snapshotting;
+  }
+
+  /**
+   * A snapshot taken while writes go on (a "fuzzy" one): the log is rotated at index S, the rows are scanned in
+   * key order a chunk at a time (yielding in between), and written under S. Rows changed during the scan are
+   * caught by replaying the entries after S, which set final values (insert and update as upsert, delete,
+   * reset), so snapshot + log give the same rows however the scan and the writes interleaved. Then the
+   * segments the snapshot covers are deleted.
+   */
+  async snapshot(columns: string[], scan: (afterKey: number | undefined, limit: number) => unknown[][], chunkRows = 2000): Promise<boolean> {
+    if (this.snapshotting || this.corrupt) return false;
+    this.snapshotting = true;
+    const gen = this.gen;
+    const tmp = join(this.dir, 'snap.tmp');
+    try {
+      const S = this.lastIndex;
+      this.retire();
+      this.openSegment(S + 1);
+      this.bytesSinceSnap = 0;
+      const fd = openSync(tmp, 'w');
+      try {
+        writeAll(fd, encodeRecord(JSON.stringify({ kind: 'snapshot', i: S, t: this.term, columns } satisfies SnapHeader)));
+        let after: number | undefined;
+        let count = 0;
+        for (;;) {
+          const rows = scan(after, chunkRows);
+          if (rows.length === 0) break;
+          writeAll(fd, encodeRecord(JSON.stringify({ rows })));
+          count += rows.length;
+          after = rows[rows.length - 1][0] as number;
+          await yieldNow();
+          if (gen !== this.gen) return false;
+        }
+        writeAll(fd, encodeRecord(JSON.stringify({ end: true, count })));
+        await fdatasyncP(fd);
+      } finally {
+        closeSync(fd);
+      }
+      // no await from this check to the rename: a reset cannot slip in between
+      if (gen !== this.gen) return false;
+      renameSync(tmp, join(this.dir, 'snap'));
+      fsyncDir(this.dir);
+      this.snapIndex = S;
+      for (const s of this.segments()) if (s.start <= S) rmSync(s.file, { force: true });
+      this.stats.snapshots++;
+      return true;
+    } finally {
+      if (gen !== this.gen) rmSync(tmp, { force: true });
+      this.snapshotting = false;
+    }
+  }
+
+  /**
+   * Empties the shard on disk: an empty snapshot at a new index replaces snapshot and log at once (atomic
+   * rename), so the refill that follows starts a clean log. Clears the corrupt mark.
+   */
+  reset(columns: string[]): void {
+    this.gen++;
+    this.retire();
+    mkdirSync(this.dir, { recursive: true });
+    const i = this.lastIndex + 1;
+    const snap = Buffer.concat([
+      encodeRecord(JSON.stringify({ kind: 'snapshot', i, t: this.term, columns } satisfies SnapHeader)),
+      encodeRecord(JSON.stringify({ end: true, count: 0 })),
+    ]);
+    writeFileAtomic(this.dir, 'snap', snap);
+    for (const s of this.segments()) rmSync(s.file, { force: true });
+    this.snapIndex = this.lastIndex = i;
+    this.corrupt = undefined;
+    this.bytesSinceSnap = 0;
+    this.openSegment(i + 1);
+  }
+
+  /** Forgets the shard on disk (a schema change drops every table). */
+  destroy(): void {
+    this.gen++;
+    this.retire();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+export interface SavedConfig {
+  format: number;
+  schema: { columns: string[]; dtypes: string[] };
+  shards: string[];
+}
+
+/** The server's configuration on disk; undefined when the data dir is new. Throws FormatError on another format. */
+export function loadConfig(dataDir: string): SavedConfig | undefined {
+  const f = join(dataDir, 'config.json');
+  if (!existsSync(f)) {
+    if (existsSync(join(dataDir, 'shards')))
+      throw new FormatError(`${dataDir} holds shard data but no config.json: not written by this version`);
+    return undefined;
+  }
+  const c = JSON.parse(readFileSync(f, 'utf8')) as SavedConfig;
+  if (c.format !== FORMAT_VERSION) throw new FormatError(`${f} is of format ${c.format ?? 'none'}; this server reads format ${FORMAT_VERSION}`);
+  return c;
+}
+
+export function saveConfig(dataDir: string, c: Omit<SavedConfig, 'format'>): void {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileAtomic(dataDir, 'config.json', JSON.stringify({ format: FORMAT_VERSION, ...c }));
+}
+
+export const shardDir = (dataDir: string, shard: string) => join(dataDir, 'shards', shard);
