@@ -294,7 +294,8 @@ export class Cluster {
     this.shards.clear();
     this.schema = undefined;
     this.map = new ShardMap([]);
-    await this.o.runtime.stopAll();
+    // /init replaces the database (API.md): the old servers' stored data goes with them
+    await this.o.runtime.stopAll({ removeData: true });
     this.startHeartbeats();
   }
 
@@ -305,7 +306,13 @@ export class Cluster {
       this.order.push(name);
       for (const s of shards) this.shards.get(s)!.replicas.push(name);
     }
-    const results = await Promise.allSettled(Object.entries(servers).map(([name, shards]) => this.bringUp(name, shards, fresh)));
+    // a server new to the cluster starts with no data: whatever an earlier server of that name left is removed
+    const results = await Promise.allSettled(
+      Object.entries(servers).map(async ([name, shards]) => {
+        await this.o.runtime.stop(name, { removeData: true });
+        return this.bringUp(name, shards, fresh);
+      }),
+    );
     const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (bad) throw bad.reason;
   }
@@ -427,7 +434,7 @@ export class Cluster {
         await this.startServers(plan.added, fresh);
       } catch (e) {
         // roll the membership back: the new servers leave, new shards are forgotten
-        for (const name of Object.keys(plan.added)) await this.removeServer(name).catch(() => undefined);
+        for (const name of Object.keys(plan.added)) await this.removeServer(name, true).catch(() => undefined);
         for (const d of plan.newShards) this.shards.delete(d.Shard_id);
         this.map = new ShardMap(cur.shards);
         this.persist();
@@ -444,15 +451,18 @@ export class Cluster {
     return this.membership.run(async () => {
       const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
       const plan = planRm(cur, body, this.o.rand);
-      for (const name of plan.removed) await this.removeServer(name);
+      for (const name of plan.removed) await this.removeServer(name, true);
       this.events.add({ kind: 'removed', detail: plan.removed.join(',') });
       this.persist();
       return { N: this.order.length, servers: plan.removed };
     });
   }
 
-  /** Takes a server out of every shard (under each shard's lock, so no write is half-sent to it), then stops it. */
-  private async removeServer(name: string): Promise<void> {
+  /**
+   * Takes a server out of every shard (under each shard's lock, so no write is half-sent to it), then stops it.
+   * Its stored data is deleted only for /rm (`removeData`); a server dropped after failed respawns keeps it.
+   */
+  private async removeServer(name: string, removeData = false): Promise<void> {
     const st = this.servers.get(name);
     if (!st) return;
     await Promise.all(
@@ -468,7 +478,7 @@ export class Cluster {
     this.servers.delete(name);
     this.order = this.order.filter((n) => n !== name);
     this.o.client.forget(name);
-    await this.o.runtime.stop(name).catch((e) => this.o.log.warn('stop failed', { server: name, err: String(e) }));
+    await this.o.runtime.stop(name, { removeData }).catch((e) => this.o.log.warn('stop failed', { server: name, err: String(e) }));
   }
 
   // ---------------------------------------------------------------- data path
@@ -842,6 +852,7 @@ export class Cluster {
       const running = new Map((await this.o.runtime.list()).map((h) => [h.name, h]));
       const stale = new Set(saved.stale);
       const toRecover: string[] = [];
+      const toStart: string[] = [];
       for (const [name, shards] of Object.entries(saved.servers)) {
         const h = running.get(name);
         const st: ServerState = { name, shards: [...shards], status: 'down', lastSeen: this.o.now(), misses: 0, hbInFlight: false, stale: stale.has(name) };
@@ -857,8 +868,19 @@ export class Cluster {
             continue;
           }
         }
-        toRecover.push(name);
+        if (!h && !st.stale) toStart.push(name);
+        else toRecover.push(name);
       }
+      // saved servers that are not running (after `down`, a reboot, everything killed at once) start again on
+      // their own data, which they replay, and are then adopted like running ones: reconcile() below compares
+      // their digests. Respawning them empty and copying would find no live replica to copy from.
+      const started = await Promise.all(toStart.map((name) => this.restartOnData(name)));
+      toStart.forEach((name, i) => {
+        if (!started[i]) return void toRecover.push(name);
+        const st = this.servers.get(name)!;
+        st.status = 'up';
+        for (const s of st.shards) this.markReady(this.shards.get(s)!, name);
+      });
       // A crash can leave a write applied on some replicas and not others (never acknowledged): make each
       // shard's adopted replicas identical before serving, by refilling the odd ones from the majority.
       this.resuming = true;
@@ -882,6 +904,28 @@ export class Cluster {
         this.fence(name, 'not running after LB restart');
       }
     });
+  }
+
+  /** Starts a saved server on its existing data (resume): spawn, /heartbeat, /config. False when it would not. */
+  private async restartOnData(name: string): Promise<boolean> {
+    const st = this.servers.get(name)!;
+    try {
+      const h = await this.o.runtime.spawn(name);
+      st.url = h.url;
+      this.o.client.setAddress(name, h.url);
+      const deadline = this.o.now() + this.o.spawnTimeoutMs;
+      while (!(await this.o.client.heartbeat(name, 1000))) {
+        if (this.o.now() > deadline) throw new Error(`no /heartbeat within ${this.o.spawnTimeoutMs} ms`);
+        await sleep(50);
+      }
+      // answered once the server has replayed its data (it holds requests other than /heartbeat until then)
+      await this.o.client.config(name, this.schema!, st.shards);
+      this.events.add({ kind: 'spawned', server: name, detail: `${h.url}, on its stored data` });
+      return true;
+    } catch (e) {
+      this.o.log.warn('cannot restart a saved server on its data; it will be respawned and refilled', { server: name, err: String(e) });
+      return false;
+    }
   }
 
   /** For each shard: compare its ready replicas' digests; refill the ones outside the largest agreeing group. */

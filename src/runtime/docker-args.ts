@@ -10,8 +10,23 @@ export const networkName = (cluster: string) => `shardctl-${cluster}`;
 export const lbContainerName = (cluster: string) => `shardctl-${cluster}-lb`;
 export const volumeName = (cluster: string) => `shardctl-${cluster}-meta`;
 export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}-${server}`;
+/**
+ * A server's data volume. A cluster name never contains "--" nor ends with "-" (cli/commands/lifecycle.ts), so
+ * the first "--" ends the cluster's part and no two (cluster, server) pairs share a volume, nor does one
+ * collide with a cluster's metadata volume (`shardctl-<cluster>-meta`, no "--").
+ */
+export const dataVolumeName = (cluster: string, server: string) => `shardctl-${cluster}--${server}-data`;
+/** where a server container keeps its data (SHARDCTL_DATA_DIR) */
+export const SERVER_DATA_DIR = '/data';
 
-export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume', server?: string): string[] {
+/** A cluster name that keeps every volume name unique (see dataVolumeName); undefined when fine, else why not. */
+export function clusterNameProblem(name: string): string | undefined {
+  if (!/^[a-z0-9][a-z0-9_.-]{0,40}$/.test(name)) return 'must be lower-case letters, digits, _ . - (at most 41)';
+  if (name.includes('--') || name.endsWith('-')) return 'must not contain "--" nor end with "-" (they separate it from server names in volume names)';
+  return undefined;
+}
+
+export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume' | 'data', server?: string): string[] {
   const out = ['--label', `${LABEL_CLUSTER}=${cluster}`, '--label', `${LABEL_ROLE}=${role}`];
   if (server) out.push('--label', `${LABEL_SERVER}=${server}`);
   return out;
@@ -26,7 +41,26 @@ export interface ServerRunSpec {
   env?: Record<string, string>;
 }
 
-/** `docker run` for a shard server: on the cluster's network, reachable by its name, never published. */
+/** `docker volume create` of a server's data volume (idempotent: an existing one is kept as it is). */
+export function dataVolumeArgs(cluster: string, server: string): string[] {
+  return ['volume', 'create', ...labels(cluster, 'data', server), dataVolumeName(cluster, server)];
+}
+
+/** `docker volume ls` of a cluster's server data volumes (every one, or one server's). */
+export function dataVolumeLsArgs(cluster: string, server?: string): string[] {
+  return [
+    'volume',
+    'ls',
+    '-q',
+    '--filter',
+    `label=${LABEL_CLUSTER}=${cluster}`,
+    '--filter',
+    `label=${LABEL_ROLE}=data`,
+    ...(server ? ['--filter', `label=${LABEL_SERVER}=${server}`] : []),
+  ];
+}
+
+/** `docker run` for a shard server: on the cluster's network, reachable by its name, never published, its data on its volume. */
 export function serverRunArgs(s: ServerRunSpec): string[] {
   return [
     'run',
@@ -39,6 +73,10 @@ export function serverRunArgs(s: ServerRunSpec): string[] {
     s.server,
     '-e',
     `SERVER_ID=${s.server}`,
+    '-v',
+    `${dataVolumeName(s.cluster, s.server)}:${SERVER_DATA_DIR}`,
+    '-e',
+    `SHARDCTL_DATA_DIR=${SERVER_DATA_DIR}`,
     ...Object.entries(s.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     ...labels(s.cluster, 'server', s.server),
     s.image,

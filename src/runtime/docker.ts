@@ -5,8 +5,8 @@
  * Docker is called only on membership changes and recovery, never on the read/write path.
  */
 import { docker } from './docker-cli.js';
-import { ipArgs, parseIpUrls, parsePs, psArgs, serverContainerName, serverRunArgs, networkName } from './docker-args.js';
-import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
+import { dataVolumeArgs, dataVolumeLsArgs, ipArgs, parseIpUrls, parsePs, psArgs, serverContainerName, serverRunArgs, networkName } from './docker-args.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type StopOptions } from './runtime.js';
 
 export interface DockerRuntimeOptions {
   cluster: string;
@@ -43,17 +43,26 @@ export class DockerRuntime implements ServerRuntime {
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
+    // its data volume, labelled, before `run` would create an unlabelled one; an existing one is reused as is
+    await docker(dataVolumeArgs(this.cluster, name), { timeoutMs: 30_000 });
     const id = (await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image, env: serverEnv() }), { timeoutMs: 60_000 })).trim();
     const [url] = await this.urls([{ id, name }]);
     return { name, url, id: id.slice(0, 12) };
   }
 
-  async stop(name: string): Promise<void> {
+  async stop(name: string, o: StopOptions = {}): Promise<void> {
     try {
+      // -v removes anonymous volumes only: the named data volume stays
       await docker(['rm', '-f', '-v', serverContainerName(this.cluster, name)], { timeoutMs: 30_000 });
     } catch (e) {
       if (!/No such container/i.test(String((e as RuntimeError).stderrTail ?? (e as Error).message))) throw e;
     }
+    if (o.removeData) await this.removeVolumes(name);
+  }
+
+  private async removeVolumes(server?: string): Promise<void> {
+    const vols = (await docker(dataVolumeLsArgs(this.cluster, server))).split('\n').filter(Boolean);
+    if (vols.length) await docker(['volume', 'rm', '-f', ...vols], { timeoutMs: 60_000 });
   }
 
   async kill(name: string): Promise<void> {
@@ -70,9 +79,10 @@ export class DockerRuntime implements ServerRuntime {
     return docker(['logs', '--tail', String(lines), serverContainerName(this.cluster, name)]);
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(o: StopOptions = {}): Promise<void> {
     const rows = parsePs(await docker(psArgs(this.cluster, 'server', true)));
     if (rows.length) await docker(['rm', '-f', '-v', ...rows.map((r) => r.id)], { timeoutMs: 60_000 });
+    if (o.removeData) await this.removeVolumes();
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../shared/atomic-file.js';
 import { encodeRecord, entryPayload, FORMAT_VERSION, parseEntry, planReplay, scanRecords, type EntryOp, type LogEntry } from './wal-format.js';
 
 /** A data dir or log written by another format version: the server refuses to start on it. */
@@ -36,37 +37,13 @@ export const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 const SEG_RE = /^wal-(\d{16})\.log$/;
 const segName = (start: number) => `wal-${String(start).padStart(16, '0')}.log`;
 
-function fdatasyncP(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-}
-
-/** fsync of a directory, so a file created or renamed in it survives a crash. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
 
-/** Writes `data` to `file` so that a crash leaves either the old file or the new one: temp, fsync, rename, fsync dir. */
-export function writeFileAtomic(dir: string, name: string, data: Buffer | string): void {
-  const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  fsyncDir(dir);
+function fdatasyncP(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 }
 
 /** What a snapshot's first record says. */
