@@ -9,22 +9,21 @@ export const LABEL_SERVER = 'shardctl.server';
 export const networkName = (cluster: string) => `shardctl-${cluster}`;
 export const lbContainerName = (cluster: string) => `shardctl-${cluster}-lb`;
 export const volumeName = (cluster: string) => `shardctl-${cluster}-meta`;
-export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}-${server}`;
 /**
- * A server's data volume. A cluster name never contains "--" nor ends with "-" (cli/commands/lifecycle.ts), so
- * the first "--" ends the cluster's part and no two (cluster, server) pairs share a volume, nor does one
- * collide with a cluster's metadata volume (`shardctl-<cluster>-meta`, no "--").
+ * A server's container: the cluster and the server joined by "--", which a cluster name cannot contain (cli
+ * lifecycle: validClusterName), so cluster `a` with server `b-Server1` and cluster `a-b` with `Server1` differ,
+ * and no server name can equal the LB's container (`shardctl-<cluster>-lb`). Containers are still found by
+ * their labels, never by this name.
+ */
+export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}--${server}`;
+/**
+ * A server's data volume: like its container's name, cluster and server joined by "--" (which a cluster name
+ * cannot contain), so no two (cluster, server) pairs share a volume, nor does one equal a cluster's metadata
+ * volume (`shardctl-<cluster>-meta`, no "--").
  */
 export const dataVolumeName = (cluster: string, server: string) => `shardctl-${cluster}--${server}-data`;
 /** where a server container keeps its data (SHARDCTL_DATA_DIR) */
 export const SERVER_DATA_DIR = '/data';
-
-/** A cluster name that keeps every volume name unique (see dataVolumeName); undefined when fine, else why not. */
-export function clusterNameProblem(name: string): string | undefined {
-  if (!/^[a-z0-9][a-z0-9_.-]{0,40}$/.test(name)) return 'must be lower-case letters, digits, _ . - (at most 41)';
-  if (name.includes('--') || name.endsWith('-')) return 'must not contain "--" nor end with "-" (they separate it from server names in volume names)';
-  return undefined;
-}
 
 export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume' | 'data', server?: string): string[] {
   const out = ['--label', `${LABEL_CLUSTER}=${cluster}`, '--label', `${LABEL_ROLE}=${role}`];
@@ -127,14 +126,15 @@ export function lbRunArgs(s: LbRunSpec): string[] {
   ];
 }
 
-/** `docker ps` of one cluster's containers (all states), one tab-separated line each. */
-export function psArgs(cluster: string, role?: 'lb' | 'server', all = true): string[] {
+/** `docker ps` of one cluster's containers (all states), one tab-separated line each; `server` narrows to one server's. */
+export function psArgs(cluster: string, role?: 'lb' | 'server', all = true, server?: string): string[] {
   return [
     'ps',
     ...(all ? ['-a'] : []),
     '--filter',
     `label=${LABEL_CLUSTER}=${cluster}`,
     ...(role ? ['--filter', `label=${LABEL_ROLE}=${role}`] : []),
+    ...(server ? ['--filter', `label=${LABEL_SERVER}=${server}`] : []),
     '--format',
     `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${LABEL_SERVER}"}}\t{{.Label "${LABEL_ROLE}"}}`,
   ];

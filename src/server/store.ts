@@ -8,7 +8,7 @@ import { digestRows } from '../shared/digest.js';
 import { ApiError, fail } from '../core/errors.js';
 import { sameSchema, type Row, type Schema } from '../core/table.js';
 import type { LogEntry } from './wal-format.js';
-import { loadConfig, saveConfig, ShardLog, shardDir, SLICE_MS, yieldNow, type WalStats } from './wal.js';
+import { loadConfig, loadStoreId, saveConfig, ShardLog, shardDir, SLICE_MS, yieldNow, type WalStats } from './wal.js';
 
 interface ShardTable {
   insert: Statement;
@@ -63,12 +63,18 @@ export class ShardStore {
   replaying = false;
   /** resolves when replay is over; requests other than /heartbeat and /state wait for it */
   ready: Promise<void> = Promise.resolve();
+  /**
+   * This store's instance id when it is durable (kept in its data dir, so a restart on the same data is the same
+   * store: the LB may re-admit it without a copy); undefined: in memory, the server makes one per start.
+   */
+  readonly id: string | undefined = undefined;
   private readonly snapshotBytes: number;
   private constructor(
     private readonly db: Database,
     private readonly opts: StoreOptions,
   ) {
     this.snapshotBytes = opts.snapshotBytes ?? 16 * 1024 * 1024;
+    if (opts.dataDir) this.id = loadStoreId(opts.dataDir);
   }
 
   static async open(opts: StoreOptions = {}): Promise<ShardStore> {

@@ -11,6 +11,7 @@
  * once per request, before the answer.
  */
 import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../shared/atomic-file.js';
 import { encodeRecord, entryPayload, FORMAT_VERSION, parseEntry, planReplay, scanRecords, type EntryOp, type LogEntry } from './wal-format.js';
@@ -350,6 +351,16 @@ export function loadConfig(dataDir: string): SavedConfig | undefined {
 export function saveConfig(dataDir: string, c: Omit<SavedConfig, 'format'>): void {
   mkdirSync(dataDir, { recursive: true });
   writeFileAtomic(dataDir, 'config.json', JSON.stringify({ format: FORMAT_VERSION, ...c }));
+}
+
+/** The data dir's store id, made (and made durable) the first time. */
+export function loadStoreId(dataDir: string): string {
+  const f = join(dataDir, 'store-id');
+  if (existsSync(f)) return readFileSync(f, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const id = randomUUID();
+  writeFileAtomic(dataDir, 'store-id', id);
+  return id;
 }
 
 export const shardDir = (dataDir: string, shard: string) => join(dataDir, 'shards', shard);
