@@ -39,12 +39,19 @@ export function sameProcess(e: Entry): boolean {
   return e.start !== undefined && now !== undefined && now === e.start;
 }
 
+/** Is the process running? A zombie is not: a killed server whose LB died too waits for a reaper (pid 1 of a
+ * container or VM may never reap it) while kill(pid, 0) still succeeds. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(0)
   }
 }
 
