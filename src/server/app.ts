@@ -28,16 +28,11 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 64 * 1024 * 1024;
 
-  const body = (c: Context) => readObject(c, maxBody);
+  // a restarted server replays its data dir before it serves anything: every request that reads a body (all but
+  // /heartbeat, which must keep answering so the LB does not take it for dead, and /state, which says it is
+  // replaying) waits for the replay first. Not a middleware: a route with one handler keeps Hono's fast path.
+  const body = (c: Context) => (store.replaying ? store.ready.then(() => readObject(c, maxBody)) : readObject(c, maxBody));
   const schema = () => store.configuredSchema ?? fail('NOT_CONFIGURED', `Server ${serverId} is not configured; POST /config first`);
-
-  // a restarted server replays its data dir before it serves anything; meanwhile only /heartbeat (so the LB does
-  // not take it for dead: replay yields to the event loop) and /state (which says it is replaying) answer
-  if (store.durable)
-    app.use('*', async (c, next) => {
-    if (store.replaying && c.req.path !== '/heartbeat' && c.req.path !== '/state') await store.ready;
-    return next();
-  });
 
   app.post('/config', async (c) => {
     const b = await body(c);
@@ -69,6 +64,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   );
 
   const copy = async (c: Context) => {
+    if (store.replaying) await store.ready;
     let b = await readJson(c, maxBody);
     if (b === undefined && c.req.query('shards')) b = { shards: c.req.query('shards')!.split(',') };
     if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object with shards');

@@ -212,3 +212,23 @@ test('replay of a large log leaves the event loop free (no stall over 150 ms)', 
   assert.equal(s.state().sh1.rows, 60_000);
   assert.ok(worst < 150, `the event loop stalled ${worst} ms during a ${Date.now() - t0} ms replay`);
 });
+
+test('while it replays, a server answers /heartbeat and /state at once and holds data requests until every row is back', async () => {
+  const dir = tmp();
+  const n = await open(dir, { snapshotBytes: 1 << 30 });
+  await n.call('POST', '/config', { schema, shards: ['sh1'] });
+  for (let i = 0; i < 30; i++) await n.call('POST', '/write', { shard: 'sh1', data: Array.from({ length: 1000 }, (_, k) => row(i * 1000 + k)) });
+  const store = await ShardStore.open({ dataDir: dir });
+  const app = createServerApp({ store, serverId: 'S0' });
+  const replay = store.replay();
+  assert.equal(store.replaying, true);
+  const read = app.request('/read', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ shard: 'sh1', Stud_id: { low: 0, high: 1e6 } }) });
+  const hb = await app.request('/heartbeat');
+  assert.equal(hb.status, 200);
+  const st = await (await app.request('/state')).json();
+  assert.equal(st.replaying, true, 'the heartbeat and /state answered during the replay');
+  const r = await (await read).json();
+  assert.equal(store.replaying, false);
+  assert.equal(r.data.length, 30_000, 'the read waited for every row');
+  await replay;
+});
