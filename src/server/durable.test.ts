@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerApp } from './app.js';
 import { ShardStore, type StoreOptions } from './store.js';
 import { FormatError } from './wal.js';
-import { encodeRecord } from './wal-format.js';
+import { encodeRecord, scanRecords } from './wal-format.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const row = (id: number, marks: number | string = id % 100) => ({ Stud_id: id, Stud_name: `S${id}`, Stud_marks: marks });
@@ -126,13 +126,18 @@ test('a torn tail is cut at the last good record, and the log goes on from there
   await fill(n);
   const before = await copy(n);
   const seg = join(dir, 'shards', 'sh1', segments(dir, 'sh1').at(-1)!);
-  const good = readFileSync(seg).length;
-  // a crash in the middle of an append: half a record
   const whole = readFileSync(seg);
-  appendFileSync(seg, whole.subarray(0, 30));
+  const good = scanRecords(whole).end;
+  assert.ok(good > 0);
+  // a crash in the middle of an append: half a record where the next one goes
+  const fd = openSync(seg, 'r+');
+  writeSync(fd, whole.subarray(0, 30), 0, 30, good);
+  closeSync(fd);
   const b = await open(dir);
   assert.deepEqual(await copy(b), before);
-  assert.equal(readFileSync(seg).length, good, 'the torn bytes are cut off');
+  const after = readFileSync(seg);
+  assert.equal(scanRecords(after).status, 'ok');
+  assert.ok(after.subarray(good).every((x) => x === 0), 'the torn bytes are zeroed');
   assert.equal((await b.call('POST', '/write', { shard: 'sh1', data: [row(77)] })).status, 200);
   const c = await open(dir);
   assert.equal(c.store.state().sh1.rows, before.sh1.length + 1);
@@ -182,7 +187,11 @@ test('a data dir of another format version is refused with a reason', async () =
   // a log record of another version (whole, checksum right) inside an otherwise current data dir
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
   const seg = join(dir, 'shards', 'sh2', segments(dir, 'sh2').at(-1)!);
-  appendFileSync(seg, encodeRecord(JSON.stringify({ i: 99, t: 0, op: 'delete', key: 1 }), 0));
+  const at = scanRecords(readFileSync(seg)).end;
+  const rec = encodeRecord(JSON.stringify({ i: 99, t: 0, op: 'delete', key: 1 }), 0);
+  const vfd = openSync(seg, 'r+');
+  writeSync(vfd, rec, 0, rec.length, at);
+  closeSync(vfd);
   const t = await ShardStore.open({ dataDir: dir });
   await assert.rejects(t.replay(), (e: Error) => e instanceof FormatError && /format 0/.test(e.message));
   // whereas a version byte changed by damage fails its checksum: corruption, not another format
@@ -231,4 +240,20 @@ test('while it replays, a server answers /heartbeat and /state at once and holds
   assert.equal(store.replaying, false);
   assert.equal(r.data.length, 30_000, 'the read waited for every row');
   await replay;
+});
+
+test('segments are preallocated with zeros and rotate when full; replay over several segments gives the same rows', async () => {
+  const dir = tmp();
+  const n = await open(dir, { segmentBytes: 8 * 1024, snapshotBytes: 1 << 30 });
+  await n.call('POST', '/config', { schema, shards: ['sh1'] });
+  for (let i = 0; i < 300; i++) assert.equal((await n.call('POST', '/write', { shard: 'sh1', data: [row(i), row(10_000 + i)] })).status, 200);
+  await new Promise((r) => setTimeout(r, 50)); // a preparation in flight lands
+  const segs = segments(dir, 'sh1');
+  assert.ok(segs.length >= 3, `${segs.length} segments`);
+  const sizes = segs.slice(1, -1).map((f) => readFileSync(join(dir, 'shards', 'sh1', f)).length);
+  assert.ok(sizes.every((x) => x === 8 * 1024), `full segments keep their preallocated size: ${sizes}`);
+  const before = await copy(n, ['sh1']);
+  const again = await open(dir, { segmentBytes: 8 * 1024 });
+  assert.deepEqual(await copy(again, ['sh1']), before);
+  assert.equal(again.store.state().sh1.last_index, 300);
 });

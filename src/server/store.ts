@@ -28,6 +28,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** log bytes appended since a shard's last snapshot that trigger the next one */
   snapshotBytes?: number;
+  /** size of a log segment (preallocated with zeros); 4 MiB */
+  segmentBytes?: number;
   /** called when the disk fails under a write (fsync error): the server cannot promise durability any more */
   onFatal?: (e: Error) => void;
   /** errors of background work (snapshots) */
@@ -104,7 +106,7 @@ export class ShardStore {
       try {
         this.configureTables(saved.schema as Schema, saved.shards);
         for (const id of saved.shards) {
-          const log = new ShardLog(shardDir(dir, id), this.walStats);
+          const log = new ShardLog(shardDir(dir, id), this.walStats, this.opts.segmentBytes);
           this.logs.set(id, log);
         }
         for (const id of saved.shards) await this.replayShard(id);
@@ -224,7 +226,7 @@ export class ShardStore {
       for (const id of this.tables.keys()) {
         if (this.logs.has(id)) continue;
         // a shard new to this server starts an empty log (whatever an older life left in its folder goes)
-        const log = new ShardLog(shardDir(dir, id), this.walStats);
+        const log = new ShardLog(shardDir(dir, id), this.walStats, this.opts.segmentBytes);
         log.destroy();
         this.logs.set(id, log);
       }

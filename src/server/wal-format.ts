@@ -108,13 +108,35 @@ function validRecordAfter(buf: Buffer, from: number): boolean {
   }
 }
 
-/** Reads every record of a log (or snapshot) file's bytes; see ScanResult for the outcomes. */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether every byte from `from` on is zero (the preallocated, never written end of a segment). */
+export function zeroFrom(buf: Buffer, from: number): boolean {
+  for (let at = from; at < buf.length; at += ZEROS.length) {
+    const end = Math.min(buf.length, at + ZEROS.length);
+    if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) return false;
+  }
+  return true;
+}
+
+/** Where the last non-zero byte after `from` ends (a torn record's extent inside preallocated space). */
+export function nonZeroEnd(buf: Buffer, from: number): number {
+  let end = buf.length;
+  while (end > from && buf[end - 1] === 0) end--;
+  return end;
+}
+
+/**
+ * Reads every record of a log (or snapshot) file's bytes; see ScanResult for the outcomes. Segments are
+ * preallocated with zeros, so zeros from some point to the end are the clean end of the log, not damage.
+ */
 export function scanRecords(buf: Buffer): ScanResult {
   const records: ScannedRecord[] = [];
   let off = 0;
   while (off < buf.length) {
     const c = check(buf, off);
     if (!c.ok) {
+      if (buf[off] === 0 && zeroFrom(buf, off)) return { status: 'ok', records, end: off };
       if (c.version !== undefined) return { status: 'version', records, end: off, version: c.version };
       if (validRecordAfter(buf, off + 1)) return { status: 'corrupt', records, end: off, reason: `${c.reason} at byte ${off}, valid records after it` };
       return { status: 'torn', records, end: off, reason: `${c.reason} at byte ${off}` };
