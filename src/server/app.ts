@@ -31,10 +31,21 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   // a restarted server replays its data dir before it serves anything: every request that reads a body (all but
   // /heartbeat, which must keep answering so the LB does not take it for dead, and /state, which says it is
   // replaying) waits for the replay first. Not a middleware: a route with one handler keeps Hono's fast path.
+  // requests that change data are counted while they run: a lone one syncs its log inline (store.flush)
+  const mutating =
+    (h: (c: Context) => Promise<Response>) =>
+    async (c: Context): Promise<Response> => {
+      store.writers++;
+      try {
+        return await h(c);
+      } finally {
+        store.writers--;
+      }
+    };
   const body = (c: Context) => (store.replaying ? store.ready.then(() => readObject(c, maxBody)) : readObject(c, maxBody));
   const schema = () => store.configuredSchema ?? fail('NOT_CONFIGURED', `Server ${serverId} is not configured; POST /config first`);
 
-  app.post('/config', async (c) => {
+  app.post('/config', mutating(async (c) => {
     const b = await body(c);
     const sch = parseSchema(b.schema);
     const shards = parseShardList(b.shards);
@@ -44,7 +55,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     await store.flush();
     log.info('configured', { shards });
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
-  });
+  }));
 
   // the store instance: the LB re-admits a server that stopped answering without a copy only when it is the same
   // store (it did not restart empty). A durable store keeps its id on disk.
@@ -90,7 +101,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   });
 
   /** Not in the assignment: the LB's undo of a write it could not acknowledge (see lb/DESIGN.md). */
-  app.post('/rollback', async (c) => {
+  app.post('/rollback', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
@@ -99,7 +110,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     store.rollback(shard, remove, restore);
     await store.flush();
     return c.json({ message: `Rolled back ${remove.length + restore.length} entries`, status: 'success' });
-  });
+  }));
 
   app.post('/read', async (c) => {
     const b = await body(c);
@@ -116,7 +127,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
    * curr_idx,data}}, ...]}, applied in order; the answer has one line per op: a read's rows as a JSON array, a
    * write's {"current_idx":N}, or "!" and the error message when that op failed (the others still apply).
    */
-  app.post('/batch', async (c) => {
+  app.post('/batch', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     if (!Array.isArray(b.ops)) fail('INVALID_FIELD', 'ops must be an array');
@@ -142,9 +153,9 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     // one fsync for every write of the batch, before any of them is answered
     if (wrote) await store.flush();
     return c.body(lines.join('\n'), 200, { 'content-type': 'text/plain; charset=UTF-8' });
-  });
+  }));
 
-  app.post('/write', async (c) => {
+  app.post('/write', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
@@ -154,9 +165,9 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const n = store.write(shard, rows);
     await store.flush();
     return c.body(`{"message":"Data entries added","current_idx":${currIdx + n},"status":"success"}`, 200, JSON_HEADERS);
-  });
+  }));
 
-  app.put('/update', async (c) => {
+  app.put('/update', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
@@ -167,9 +178,9 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const res: Record<string, unknown> = { message: `Data entry for ${sch.columns[0]}:${key} updated`, status: 'success' };
     if (old) res.old = old;
     return c.json(res);
-  });
+  }));
 
-  app.delete('/del', async (c) => {
+  app.delete('/del', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
@@ -180,7 +191,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const res: Record<string, unknown> = { message: `Data entry with ${sch.columns[0]}:${key} removed`, status: 'success' };
     if (old) res.old = old;
     return c.json(res);
-  });
+  }));
 
   methodNotAllowed(app, {
     '/config': ['POST'],

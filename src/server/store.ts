@@ -65,6 +65,8 @@ export class ShardStore {
   replaying = false;
   /** resolves when replay is over; requests other than /heartbeat and /state wait for it */
   ready: Promise<void> = Promise.resolve();
+  /** requests that change data in progress (the app counts them), so flush() knows whether anyone shares its fsync */
+  writers = 0;
   /**
    * This store's instance id when it is durable (kept in its data dir, so a restart on the same data is the same
    * store: the LB may re-admit it without a copy); undefined: in memory, the server makes one per start.
@@ -151,8 +153,10 @@ export class ShardStore {
   /** Makes every change logged so far durable (one fdatasync per touched log, shared with concurrent requests). */
   async flush(): Promise<void> {
     if (this.logs.size === 0) return;
+    // a lone writer syncs inline (lower latency, less CPU); concurrent ones share an asynchronous group commit
+    const inline = this.writers <= 1;
     try {
-      await Promise.all([...this.logs.values()].map((l) => l.sync()));
+      await Promise.all([...this.logs.values()].map((l) => l.sync(inline)));
     } catch (e) {
       this.opts.onFatal?.(e as Error);
       throw e;

@@ -277,8 +277,12 @@ export class ShardLog {
     this.bytesSinceSnap += rec.length;
   }
 
-  /** Makes every append so far durable: one fdatasync per file, shared by everyone waiting meanwhile. */
-  async sync(): Promise<void> {
+  /**
+   * Makes every append so far durable: one fdatasync per file, shared by everyone waiting meanwhile. `inline`:
+   * no other request is in progress, so a blocking fdatasync (no thread-pool hop) delays nobody but heartbeats and
+   * reads for its ~0.1 ms.
+   */
+  async sync(inline = false): Promise<void> {
     while (this.synced < this.written || this.retired.length > 0) {
       if (this.inflight) {
         await this.inflight;
@@ -287,6 +291,14 @@ export class ShardLog {
       const upTo = this.written;
       const old = this.retired.splice(0);
       const fds = this.fd >= 0 && this.synced < upTo ? [...old, this.fd] : old;
+      if (inline && fds.length === 1 && old.length === 0) {
+        // the only request waiting: fdatasync on this thread, skipping the thread-pool round trip (about 20 µs
+        // less latency and 30 µs less CPU per write here); with others waiting, the async path shares one fsync
+        this.stats.fsyncs++;
+        fdatasyncSync(fds[0]);
+        this.synced = Math.max(this.synced, upTo);
+        continue;
+      }
       this.inflight = (async () => {
         try {
           for (const fd of fds) {
