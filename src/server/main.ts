@@ -38,6 +38,8 @@ const t0 = Date.now();
 store.replay().then(
   () => {
     if (dataDir) log.info('replayed', { dataDir, ms: Date.now() - t0, shards: store.state() });
+    for (const [shard, st] of Object.entries(store.state()))
+      if (st.corrupt) log.warn('shard log damaged: the shard is refused (503) until the load balancer refills it', { shard, corrupt: st.corrupt });
   },
   (e) => {
     // another format, or a data dir that cannot be read: refuse to serve rather than serve something else

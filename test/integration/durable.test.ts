@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allRows, call, config, replicasIdentical, row, startLb, until } from '../helpers/lb-process.js';
 import { cliRunner, freePort } from '../helpers/cli.js';
@@ -121,4 +121,31 @@ test('shardctl down then up (process runtime): every row back; down --volumes de
   const fresh = await sh(['up', '--runtime', 'process', '--name', name, '--port', String(port)]);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.match(fresh.stdout, /Next: `shardctl init`/);
+});
+
+test('a server whose log is damaged mid-log is refused on that shard, then refilled by the LB: the mark clears, replicas identical', async (t) => {
+  const lb = await startLb({ SHARDCTL_HB_INTERVAL_MS: '200', SHARDCTL_HB_TIMEOUT_MS: '300' });
+  t.after(() => lb.stop());
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  const acked = await load(lb.url, 300);
+  const entry = (JSON.parse(readFileSync(join(lb.stateDir, 'servers.json'), 'utf8')) as { name: string; pid: number }[]).find((e) => e.name === 'Server0')!;
+  process.kill(entry.pid, 'SIGKILL');
+  // damage sh1's log mid-way while the server is down: a flipped byte in its first record, good records after it
+  const dir = join(lb.stateDir, 'data', 'Server0', 'shards', 'sh1');
+  const seg = join(dir, readdirSync(dir).filter((f) => f.startsWith('wal-')).sort()[0]);
+  const bytes = readFileSync(seg);
+  bytes[20] ^= 0xff;
+  writeFileSync(seg, bytes);
+  // the LB respawns it on its data; the replay finds the damage; the copy-back resets and refills sh1
+  await until('Server0 serving again', async () => {
+    const ev = (await call(lb.url, 'GET', '/events')).body;
+    return ev.incidents.find((i: { server: string; outcome: string }) => i.server === 'Server0' && i.outcome === 'serving');
+  }, 30_000);
+  const ports = JSON.parse(readFileSync(join(lb.stateDir, 'servers.json'), 'utf8')) as { name: string; port: number }[];
+  const state = (await call(`http://127.0.0.1:${ports.find((e) => e.name === 'Server0')!.port}`, 'GET', '/state')).body;
+  assert.equal(state.shards.sh1.corrupt, null, 'the refill cleared the mark');
+  assert.ok(state.shards.sh1.rows > 0);
+  const log = readFileSync(join(lb.stateDir, 'logs', 'Server0.log'), 'utf8');
+  assert.match(log, /"corrupt":"[^"]*checksum mismatch/, 'the replay reported the damage');
+  await assertRows(lb.url, acked);
 });
