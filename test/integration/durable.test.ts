@@ -149,3 +149,20 @@ test('a server whose log is damaged mid-log is refused on that shard, then refil
   assert.match(log, /"corrupt":"[^"]*checksum mismatch/, 'the replay reported the damage');
   await assertRows(lb.url, acked);
 });
+
+test('every server killed at once while the LB runs: respawned on their data, every acknowledged row back', async (t) => {
+  const lb = await startLb({ SHARDCTL_HB_INTERVAL_MS: '200', SHARDCTL_HB_TIMEOUT_MS: '300' });
+  t.after(() => lb.stop());
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  const acked = await load(lb.url, 600);
+  const pids = serverPids(lb.stateDir);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  // each shard's last serving replica kept its store (its id is on disk): it serves again without a copy and
+  // the others copy from it
+  await until('every server detected and serving again', async () => {
+    const ev = (await call(lb.url, 'GET', '/events')).body as { incidents: { server: string; outcome: string }[] };
+    return new Set(ev.incidents.filter((i) => i.outcome === 'serving').map((i) => i.server)).size === 6;
+  }, 60_000);
+  assert.ok(serverPids(lb.stateDir).every((p) => !pids.includes(p)), 'new processes');
+  await assertRows(lb.url, acked);
+});
