@@ -109,8 +109,9 @@ export class DockerRuntime implements ServerRuntime {
   }
 }
 
-/** The LB's settings that its servers share (V8 flags), passed on to each server container. */
+/** The LB's settings that its servers share (V8 flags, the snapshot threshold), passed on to each server container. */
 function serverEnv(): Record<string, string> {
-  const v = process.env.SHARDCTL_V8_FLAGS;
-  return v === undefined ? {} : { SHARDCTL_V8_FLAGS: v };
+  const out: Record<string, string> = {};
+  for (const k of ['SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES']) if (process.env[k] !== undefined) out[k] = process.env[k]!;
+  return out;
 }
