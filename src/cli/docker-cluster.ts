@@ -9,7 +9,7 @@ import { labels, lbContainerName, lbRunArgs, networkName, parsePs, psArgs, volum
 import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { info } from './io.js';
-import { buildImages, LB_IMAGE, SERVER_IMAGE } from './images.js';
+import { buildImages, lbImage, serverImage } from './images.js';
 import { checkPortFree } from './process-cluster.js';
 import { writeRecord, type ClusterRecord } from './context.js';
 
@@ -29,9 +29,11 @@ export interface DockerUpOptions {
 
 export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   await checkPortFree(o.port);
+  const SERVER_IMAGE = serverImage();
+  const LB_IMAGE = lbImage();
   if (!(await imageExists(SERVER_IMAGE)) || !(await imageExists(LB_IMAGE))) {
     if (!o.build) throw new ExitError(`image ${SERVER_IMAGE} or ${LB_IMAGE} is missing: run \`shardctl build\``);
-    info('images missing: building them first (shardctl build)');
+    info(`no images of this build (${SERVER_IMAGE}, ${LB_IMAGE}): building them first (shardctl build)`);
     await buildImages((m) => info(m));
   }
   const url = `http://127.0.0.1:${o.port}`;
@@ -49,16 +51,18 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
   // resumes the same cluster from its metadata volume
   const old = parsePs(await docker(psArgs(o.name, 'lb', true)));
   const was = old.length === 1 && old[0].state !== 'running' ? await lbListen(o.name) : undefined;
-  if (was && was.port === o.port) {
+  // only when it runs this build's image: otherwise it is replaced below (and resumes from the same volume)
+  if (was && was.port === o.port && was.image === LB_IMAGE) {
     rec.lbNetwork = was.net;
-    info(`restarting the stopped LB of cluster ${o.name}; it resumes what it saved (a graceful stop saved nothing; \`shardctl down\` first for a fresh cluster)`);
+    info(`restarting the stopped LB of cluster ${o.name}; it resumes what it saved (\`shardctl down --volumes\` first for a fresh cluster)`);
     await docker(['start', old[0].id]);
     if (!(await waitForLb(url, 30_000))) throw new ExitError(`the restarted LB did not answer at ${url}; see \`shardctl logs lb\``);
     writeRecord(rec);
     return rec;
   }
-  // otherwise leftovers of an earlier run of this cluster go first
-  await dockerDown(o.name, { keepVolume: false });
+  // otherwise leftover containers of an earlier run of this cluster go first; its volumes (the LB's metadata, the
+  // servers' data) stay, so the LB resumes the same cluster with its rows (`down --volumes` deletes them)
+  await dockerDown(o.name, { keepVolume: true });
   const net = networkName(o.name);
   await docker(['network', 'create', ...labels(o.name, 'network'), net]);
   await docker(['volume', 'create', ...labels(o.name, 'volume'), volumeName(o.name)]);
@@ -91,12 +95,12 @@ export async function dockerUp(o: DockerUpOptions): Promise<ClusterRecord> {
 }
 
 /** Where the cluster's LB container listens: the host port it publishes, or (host network) the one it binds. */
-async function lbListen(cluster: string): Promise<{ port?: number; net: 'host' | 'publish' } | undefined> {
-  const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}} {{json .Config.Env}}', lbContainerName(cluster)]).catch(() => '');
+async function lbListen(cluster: string): Promise<{ port?: number; net: 'host' | 'publish'; image?: string } | undefined> {
+  const out = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}} {{json .Config.Env}} {{.Config.Image}}', lbContainerName(cluster)]).catch(() => '');
   if (!out) return undefined;
   const host = / host /.test(out);
   const m = host ? /"PORT=(\d+)"/.exec(out) : /"HostPort":"(\d+)"/.exec(out);
-  return { port: m ? Number(m[1]) : undefined, net: host ? 'host' : 'publish' };
+  return { port: m ? Number(m[1]) : undefined, net: host ? 'host' : 'publish', image: out.trim().split(' ').pop() };
 }
 
 /** Kills the LB's node process from the host: a crash, which the restart policy answers (docker kill would not). */
@@ -115,10 +119,13 @@ export async function dockerClusterRunning(rec: ClusterRecord): Promise<boolean>
   }
 }
 
-/** Removes the cluster's containers (LB first, so it cannot respawn servers), network and volume. */
+/** Removes the cluster's containers (LB first, so it cannot respawn servers) and network; its volumes too unless keepVolume. */
 export async function dockerDown(name: string, o: { keepVolume?: boolean } = {}): Promise<{ containers: number; network: boolean; volume: boolean }> {
   const filter = `label=${LABEL_CLUSTER}=${name}`;
   const lb = parsePs(await docker(psArgs(name, 'lb', true)));
+  // a graceful stop first (the LB stops its servers, and their data stays), then whatever is left is removed
+  const running = lb.filter((r) => r.state === 'running');
+  if (running.length) await docker(['stop', '-t', '20', ...running.map((r) => r.id)], { timeoutMs: 60_000 }).catch(() => '');
   if (lb.length) await docker(['rm', '-f', '-v', ...lb.map((r) => r.id)], { timeoutMs: 60_000 });
   const rest = parsePs(await docker(psArgs(name, undefined, true)));
   if (rest.length) await docker(['rm', '-f', '-v', ...rest.map((r) => r.id)], { timeoutMs: 120_000 });

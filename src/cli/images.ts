@@ -4,7 +4,8 @@
  * `ldd` lists, with `docker import`. The docker CLI for the LB image likewise comes from docker:cli or from the host.
  */
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,28 @@ import { ExitError } from './errors.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-export const SERVER_IMAGE = `shardctl-server:${VERSION}`;
-export const LB_IMAGE = `shardctl-lb:${VERSION}`;
+let buildTag: string | undefined;
+/**
+ * The images' tag: the version and a hash of what goes into them (the compiled app, the Dockerfiles, the
+ * lockfile), so a changed build gets a new tag and `up` never runs a stale image: it builds the new one.
+ */
+export function imageTag(): string {
+  if (buildTag) return buildTag;
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!p.endsWith('.map') && !p.endsWith('.test.js')) h.update(`${p.slice(ROOT.length)}\0`).update(readFileSync(p));
+    }
+  };
+  walk(join(ROOT, 'dist/src'));
+  for (const f of ['Dockerfile.server', 'Dockerfile.lb', 'package-lock.json']) if (existsSync(join(ROOT, f))) h.update(f).update(readFileSync(join(ROOT, f)));
+  return (buildTag = `${VERSION}-${h.digest('hex').slice(0, 12)}`);
+}
+export const serverImage = () => `shardctl-server:${imageTag()}`;
+export const lbImage = () => `shardctl-lb:${imageTag()}`;
 export const ONLINE_BASE = 'node:20-bookworm-slim';
 export const ONLINE_DOCKER_CLI = 'docker:cli';
 const HOST_BASE = `shardctl-base:node${process.versions.node}`;
@@ -117,8 +138,8 @@ export async function buildImages(progress: Progress): Promise<{ server: string;
   const env = { DOCKER_BUILDKIT: '0' };
   try {
     for (const [file, tag, extra] of [
-      ['Dockerfile.server', SERVER_IMAGE, [] as string[]],
-      ['Dockerfile.lb', LB_IMAGE, ['--build-arg', `DOCKER_CLI_IMAGE=${cli}`]],
+      ['Dockerfile.server', serverImage(), [] as string[]],
+      ['Dockerfile.lb', lbImage(), ['--build-arg', `DOCKER_CLI_IMAGE=${cli}`]],
     ] as const) {
       progress(`building ${tag} from ${file}`);
       await docker(['build', '-f', join(ctx, file), '--build-arg', `BASE_IMAGE=${base}`, ...extra, '-t', tag, '--label', 'shardctl.image=1', ctx], {
@@ -132,5 +153,5 @@ export async function buildImages(progress: Progress): Promise<{ server: string;
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
-  return { server: SERVER_IMAGE, lb: LB_IMAGE, base, dockerCli: cli, ms: Date.now() - t0 };
+  return { server: serverImage(), lb: lbImage(), base, dockerCli: cli, ms: Date.now() - t0 };
 }

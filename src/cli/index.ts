@@ -77,8 +77,9 @@ common(program.command('up'))
   .action(run(async (_o, c: Command) => upCmd(c.opts())));
 
 common(program.command('down'))
-  .description('stop the LB and every server it spawned; removes the cluster\'s containers, network and volume')
-  .action(run(async (_o, c: Command) => downCmd(opts(c))));
+  .description('stop the LB and every server it spawned and remove their containers; the data and metadata stay, so `up` brings the same cluster back')
+  .option('--volumes', 'also delete the cluster\'s data and metadata (docker volumes, or the process runtime\'s state dir)')
+  .action(run(async (_o, c: Command) => downCmd(c.opts())));
 
 common(program.command('build'))
   .description('build shardctl-server and shardctl-lb images; works offline by making a base image from this host\'s node')

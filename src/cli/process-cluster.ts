@@ -86,8 +86,11 @@ export async function processUp(o: ProcessUpOptions): Promise<ClusterRecord> {
   return rec;
 }
 
-/** Stops the LB (which stops its servers), then any server it left behind; forgets the cluster's state. */
-export async function processDown(rec: ClusterRecord): Promise<{ stoppedServers: number }> {
+/**
+ * Stops the LB (which stops its servers), then any server it left behind. The metadata (meta.db, events) and the
+ * servers' data (data/) stay for the next `up`, unless `volumes`: then the whole state dir goes.
+ */
+export async function processDown(rec: ClusterRecord, o: { volumes?: boolean } = {}): Promise<{ stoppedServers: number; removedData: boolean }> {
   if (rec.lbPid && pidAlive(rec.lbPid)) {
     process.kill(rec.lbPid, 'SIGTERM');
     const end = Date.now() + 15_000;
@@ -105,8 +108,9 @@ export async function processDown(rec: ClusterRecord): Promise<{ stoppedServers:
       }
     }
   }
-  for (const f of ['servers.json', 'meta.db', 'cluster.json']) rmSync(join(rec.stateDir, f), { force: true });
-  return { stoppedServers: stopped };
+  if (o.volumes) rmSync(rec.stateDir, { recursive: true, force: true });
+  else rmSync(join(rec.stateDir, 'servers.json'), { force: true });
+  return { stoppedServers: stopped, removedData: !!o.volumes };
 }
 
 export function processKill(rec: ClusterRecord, server: string): number {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../core/errors.js';
 import { Coalescer } from './coalescer.js';
-import type { ShardClient } from './shard-client.js';
+import { UpstreamError, type ShardClient } from './shard-client.js';
 
 /** A ShardClient collaborator that records calls and answers when told to. */
 function fakeClient() {
@@ -22,7 +22,7 @@ function fakeClient() {
     },
     async batch(server: string, ops: string[]) {
       calls.push({ kind: 'batch', server, ops });
-      return ops.map((o) => (o.includes('"bad"') ? new ApiError('UNKNOWN_SHARD', 'Shard bad is not on this server') : o.includes('"read"') ? `[${JSON.parse(o).low}]` : '{"current_idx":1}'));
+      return ops.map((o) => (o.includes('"bad"') ? new ApiError('UNKNOWN_SHARD', 'Shard bad is not on this server') : o.includes('"broken"') ? new ApiError('SHARD_CORRUPT', 'Shard broken on this server has a damaged log') : o.includes('"read"') ? `[${JSON.parse(o).low}]` : '{"current_idx":1}'));
     },
   } as unknown as ShardClient;
   return { client, calls, open: () => { release(); pending = Promise.resolve(); } };
@@ -53,6 +53,19 @@ test('one op alone goes to the plain endpoint; ops queued behind it share one /b
   assert.match(batch.ops![2], /"op":"read".*"low":3/);
   assert.equal(c.calls, 3, 'S0 plain + S0 batch + S1 plain');
   assert.equal(c.ops, 5);
+});
+
+test('a server fault (5xx) inside a batch is that replica failing (UpstreamError); a 4xx stays the op\'s own error', async () => {
+  const f = fakeClient();
+  const c = new Coalescer(f.client);
+  const first = c.submit('S0', { kind: 'read', shard: 'sh1', keyCol: 'Stud_id', low: 1, high: 2 });
+  await new Promise((r) => setImmediate(r));
+  const bad = c.submit('S0', { kind: 'read', shard: 'bad', keyCol: 'Stud_id', low: 7, high: 8 });
+  const broken = c.submit('S0', { kind: 'read', shard: 'broken', keyCol: 'Stud_id', low: 7, high: 8 });
+  f.open();
+  await first;
+  await assert.rejects(bad, (e: Error) => e instanceof ApiError && e.code === 'UNKNOWN_SHARD');
+  await assert.rejects(broken, (e: Error) => e instanceof UpstreamError && /S0: .*damaged log/.test(e.message));
 });
 
 test('writes have a pipe of their own: never queued behind a read call, batched behind a write call', async () => {

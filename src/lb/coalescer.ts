@@ -7,6 +7,7 @@
  * Order is kept: ops reach the server in the order they were submitted.
  */
 import type { ApiError } from '../core/errors.js';
+import { UpstreamError } from './shard-client.js';
 import type { Row, Schema } from '../core/table.js';
 import { batchReadOp, batchWriteOp } from '../shared/wire.js';
 import type { ShardClient, ShardDigest } from './shard-client.js';
@@ -164,7 +165,9 @@ export class Coalescer implements ShardClient {
       .then(
         (results) =>
           results.forEach((r, i) => {
-            if (typeof r !== 'string') batch[i].reject(r);
+            // a server fault inside a batch (5xx: a damaged shard, a failed fsync) is that replica failing, as
+            // the same answer to a single-op call would be; a 4xx is the op's own error
+            if (typeof r !== 'string') batch[i].reject(r.status >= 500 ? new UpstreamError(server, r.message) : r);
             else batch[i].resolve(batch[i].op.kind === 'write' ? '' : r);
           }),
         (e) => batch.forEach((x) => x.reject(e)),

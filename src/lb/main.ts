@@ -4,8 +4,9 @@
  *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
  *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, SHARDCTL_LINGER_AT / _MS (coalescing under load),
  *   SHARDCTL_MAX_BATCH_ROWS, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
- * Saved metadata in the state dir is resumed on start (after a crash). SIGTERM/SIGINT stop every server, forget
- * the cluster, then stop the LB.
+ * Saved metadata in the state dir is resumed on start (after a crash, a graceful stop, `down` then `up`): servers
+ * not running are started again on their stored data. SIGTERM/SIGINT stop every server (their data stays) and
+ * then the LB, keeping the metadata: only `shardctl down --volumes` and /init forget a cluster's data.
  */
 import '../shared/v8-tuning.js'; // first: flags must be set before the request path is compiled
 import { serve } from '@hono/node-server';
@@ -31,7 +32,16 @@ const runtime = await createRuntime(env.SHARDCTL_RUNTIME || 'process', {
   image: env.SHARDCTL_SERVER_IMAGE,
   serverAddr: env.SHARDCTL_SERVER_ADDR === 'ip' ? 'ip' : 'name',
 });
-const meta = await MetaStore.open(join(stateDir, 'meta.db'));
+let meta: MetaStore;
+let saved: ReturnType<MetaStore['load']>;
+try {
+  meta = await MetaStore.open(join(stateDir, 'meta.db'));
+  saved = meta.load();
+} catch (e) {
+  // metadata of another format: refuse rather than guess (and never overwrite it)
+  log.error(String((e as Error).message));
+  process.exit(4);
+}
 const hashName = env.SHARDCTL_RING_HASH || 'mix';
 if (!HASHES[hashName]) {
   log.error(`unknown SHARDCTL_RING_HASH ${hashName}; use one of ${Object.keys(HASHES).join(', ')}`);
@@ -47,7 +57,6 @@ const cluster = new Cluster({
   meta,
   events: new EventFile(join(stateDir, 'events.json')),
 });
-const saved = meta.load();
 if (saved) {
   log.info('resuming saved cluster', { servers: Object.keys(saved.servers).length, shards: saved.shards.length });
   // a failed resume is retried in the background; meanwhile data requests get a 503 that says so
@@ -69,16 +78,11 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
-    log.info(`${sig}: stopping every server`);
+    log.info(`${sig}: stopping every server (their data and this cluster's metadata stay)`);
     server.close();
     const hard = setTimeout(() => process.exit(1), 20_000);
     hard.unref();
     const stopServers = env.SHARDCTL_KEEP_SERVERS !== '1';
-    // the servers (and their rows) are going away: forget the cluster too, so a later start is honest about it
-    if (stopServers) {
-      meta.save(undefined);
-      cluster.events.clear();
-    }
     cluster
       .shutdown(stopServers)
       .catch((e) => log.error('shutdown', { err: String(e) }))

@@ -74,7 +74,8 @@ export class Membership {
     c.topo.shards.clear();
     c.topo.schema = undefined;
     c.topo.map = new ShardMap([]);
-    await c.runtime.stopAll();
+    // /init replaces the database (API.md): the old servers' stored data goes with them
+    await c.runtime.stopAll({ removeData: true });
   }
 
   /** Spawns servers in parallel (caller holds the mutex); `fresh` shards start empty, the others are copied. */
@@ -90,8 +91,15 @@ export class Membership {
       }
       return e;
     });
-    // we hold the membership mutex: the bring-ups spawn without taking it again
-    const results = await Promise.allSettled(entries.map((e) => this.recovery.bringUp(e, ++e.attempt, fresh, { locked: true })));
+    // we hold the membership mutex: the bring-ups spawn without taking it again. A server new to the cluster
+    // starts with no data: whatever an earlier server of that name left (a volume, a data dir) is removed first.
+    const results = await Promise.allSettled(
+      entries.map(async (e) => {
+        const token = ++e.attempt;
+        await c.runtime.stop(e.name, { removeData: true });
+        return this.recovery.bringUp(e, token, fresh, { locked: true });
+      }),
+    );
     const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (bad) throw bad.reason;
   }
@@ -138,7 +146,10 @@ export class Membership {
     });
   }
 
-  /** Takes a server out of every shard (under each shard's lock), then stops it. Caller holds the mutex. */
+  /**
+   * Takes a server out of every shard (under each shard's lock), then stops it and deletes its stored data (/rm,
+   * or an /add rolled back: no acknowledged change lives only on it). Caller holds the mutex.
+   */
   private async removeServer(name: string): Promise<void> {
     const c = this.c;
     const e = c.servers.get(name);
@@ -151,7 +162,7 @@ export class Membership {
     );
     c.servers.remove(name);
     c.client.forget(name);
-    await c.runtime.stop(name).catch((err) => c.log.warn('stop failed', { server: name, err: String(err) }));
+    await c.runtime.stop(name, { removeData: true }).catch((err) => c.log.warn('stop failed', { server: name, err: String(err) }));
   }
 
 }

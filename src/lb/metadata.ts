@@ -4,8 +4,9 @@
  * the request path: the LB serves from its in-memory topology and calls save() only when membership changes.
  */
 import initSqlJs, { type Database } from 'sql.js';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { ShardDef } from '../core/shard-map.js';
 import type { Schema } from '../core/table.js';
 
@@ -16,6 +17,12 @@ export interface PersistedState {
   /** servers fenced (missed a write) and not yet refilled: never trust their rows after a restart */
   stale: string[];
 }
+
+/**
+ * The metadata's format. 2: servers keep their rows on disk, so a saved cluster is resumed with its data (1, no
+ * `format` row: servers held rows in memory only). Another format is refused with what to do.
+ */
+export const META_FORMAT = 2;
 
 export class MetaStore {
   private constructor(
@@ -35,6 +42,12 @@ export class MetaStore {
   load(): PersistedState | undefined {
     const schema = this.db.exec(`SELECT value FROM Meta WHERE key = 'schema'`)[0]?.values[0]?.[0];
     if (typeof schema !== 'string') return undefined;
+    const format = Number(this.db.exec(`SELECT value FROM Meta WHERE key = 'format'`)[0]?.values[0]?.[0] ?? 1);
+    if (format !== META_FORMAT)
+      throw new Error(
+        `the saved metadata ${this.file ?? ''} is of format ${format} and this shardctl reads format ${META_FORMAT}: ` +
+          'run the shardctl that wrote it, or delete that cluster with `shardctl down --volumes` (its data goes too) and `up` + `init` again',
+      );
     const shards = (this.db.exec('SELECT Stud_id_low, Shard_id, Shard_size, valid_idx FROM ShardT ORDER BY Stud_id_low')[0]?.values ?? []).map(
       ([low, id, size, idx]) => ({ Stud_id_low: Number(low), Shard_id: String(id), Shard_size: Number(size), valid_idx: Number(idx) }),
     );
@@ -52,6 +65,7 @@ export class MetaStore {
   save(s: PersistedState | undefined): void {
     this.db.exec('BEGIN; DELETE FROM ShardT; DELETE FROM MapT; DELETE FROM Meta;');
     if (s) {
+      this.db.run(`INSERT INTO Meta VALUES ('format', ?)`, [String(META_FORMAT)]);
       this.db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(s.schema)]);
       this.db.run(`INSERT INTO Meta VALUES ('servers', ?)`, [JSON.stringify(Object.keys(s.servers))]);
       for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx]);
@@ -62,9 +76,7 @@ export class MetaStore {
     this.db.exec('COMMIT');
     if (this.file) {
       mkdirSync(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, this.db.export());
-      renameSync(tmp, this.file);
+      writeFileAtomic(dirname(this.file), basename(this.file), Buffer.from(this.db.export()));
     }
   }
 }

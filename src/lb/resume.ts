@@ -12,6 +12,7 @@ import { persist, sleep, type LbContext } from './context.js';
 import type { PersistedState } from './metadata.js';
 import type { ShardFactory } from './membership.js';
 import type { Recovery } from './recovery.js';
+import type { ServerHandle } from '../runtime/runtime.js';
 
 export class Resume {
   constructor(
@@ -62,6 +63,13 @@ export class Resume {
     }
     const running = new Map((await c.runtime.list()).map((h) => [h.name, h]));
     const stale = new Set(saved.stale);
+    // Saved servers that are not running (after `down`, a graceful stop, a reboot, everything killed at once)
+    // start again on their own stored data, which they replay, and are then adopted like running ones: the
+    // digests below find any replica that differs. Respawning them empty and copying would find no serving
+    // replica to copy from. A stale one (fenced before the restart) is left to recovery, which refills it.
+    const toStart = Object.keys(saved.servers).filter((n) => !running.has(n) && !stale.has(n));
+    const started = await Promise.all(toStart.map((n) => this.startOnData(n, saved.schema, saved.servers[n])));
+    for (const h of started) if (h) running.set(h.name, h);
     const toRecover: string[] = [];
     for (const [name, shards] of Object.entries(saved.servers)) {
       const e = c.servers.add(name, shards, 'starting');
@@ -98,6 +106,28 @@ export class Resume {
       this.recovery.fault(name, stale.has(name) ? 'not caught up before the LB restart' : 'not answering after the LB restart');
     }
     persist(c);
+  }
+
+  /** Starts a saved server on its stored data and waits until it answers and holds its configuration; undefined if it would not. */
+  private async startOnData(name: string, schema: PersistedState['schema'], shards: string[]): Promise<ServerHandle | undefined> {
+    const c = this.c;
+    try {
+      const h = await c.runtime.spawn(name);
+      c.client.setAddress(name, h.url);
+      const deadline = c.now() + c.s.spawnTimeoutMs;
+      while (!(await c.client.heartbeat(name, 1000))) {
+        if (c.now() > deadline) throw new Error(`no /heartbeat within ${c.s.spawnTimeoutMs} ms`);
+        await sleep(50);
+      }
+      // answered once the server has replayed its data (it holds every request but /heartbeat and /state until
+      // then); the same configuration it replayed, so nothing changes, unless its data was gone
+      await c.client.config(name, schema, shards);
+      c.events.add({ kind: 'spawned', server: name, detail: `${h.url}, on its stored data` });
+      return h;
+    } catch (err) {
+      c.log.warn('a saved server did not start on its data; recovery takes it over', { server: name, err: String(err) });
+      return undefined;
+    }
   }
 
   /** For each shard: the adopted replicas outside the largest agreeing group are refilled from it. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipArgs, lbRunArgs, parseIpUrls, parsePs, psArgs, serverRunArgs } from './docker-args.js';
+import { dataVolumeArgs, dataVolumeLsArgs, dataVolumeName, ipArgs, lbRunArgs, parseIpUrls, parsePs, psArgs, serverRunArgs, volumeName } from './docker-args.js';
 
 test('a server runs on the cluster network under its own name, labelled, never published', () => {
   const a = serverRunArgs({ cluster: 'c1', server: 'Server3', network: 'shardctl-c1', image: 'shardctl-server:1' });
@@ -11,7 +11,27 @@ test('a server runs on the cluster network under its own name, labelled, never p
   assert.ok(a.includes('SERVER_ID=Server3'));
   assert.ok(a.includes('shardctl.cluster=c1') && a.includes('shardctl.role=server') && a.includes('shardctl.server=Server3'));
   assert.ok(!a.includes('-p'));
+  assert.equal(at('-v'), 'shardctl-c1--Server3-data:/data');
+  assert.ok(a.includes('SHARDCTL_DATA_DIR=/data'));
   assert.equal(a[a.length - 1], 'shardctl-server:1');
+});
+
+test('data volumes: labelled per cluster and server; names that cannot collide (table)', () => {
+  const v = dataVolumeArgs('c1', 'Server3');
+  assert.deepEqual(v.slice(0, 2), ['volume', 'create']);
+  assert.equal(v[v.length - 1], 'shardctl-c1--Server3-data');
+  assert.ok(v.includes('shardctl.cluster=c1') && v.includes('shardctl.role=data') && v.includes('shardctl.server=Server3'));
+  assert.ok(dataVolumeLsArgs('c1', 'Server3').includes('label=shardctl.server=Server3'));
+  assert.ok(!dataVolumeLsArgs('c1').some((x) => x.startsWith('label=shardctl.server')));
+  // pairs that a naive "-" separator would confuse get distinct names; and no data volume is a metadata volume
+  const names = [
+    ['a', 'b-c'],
+    ['a-b', 'c'],
+    ['a', 'meta'],
+    ['a.b', 'c'],
+  ].map(([c, s]) => dataVolumeName(c, s));
+  assert.equal(new Set(names).size, names.length);
+  for (const c of ['a', 'a-b', 'a.b']) assert.ok(!names.includes(volumeName(c)));
 });
 
 test('the LB is published on 127.0.0.1 only, with the socket, its volume and a restart policy', () => {

@@ -16,8 +16,16 @@ export const volumeName = (cluster: string) => `shardctl-${cluster}-meta`;
  * their labels, never by this name.
  */
 export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}--${server}`;
+/**
+ * A server's data volume: like its container's name, cluster and server joined by "--" (which a cluster name
+ * cannot contain), so no two (cluster, server) pairs share a volume, nor does one equal a cluster's metadata
+ * volume (`shardctl-<cluster>-meta`, no "--").
+ */
+export const dataVolumeName = (cluster: string, server: string) => `shardctl-${cluster}--${server}-data`;
+/** where a server container keeps its data (SHARDCTL_DATA_DIR) */
+export const SERVER_DATA_DIR = '/data';
 
-export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume', server?: string): string[] {
+export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume' | 'data', server?: string): string[] {
   const out = ['--label', `${LABEL_CLUSTER}=${cluster}`, '--label', `${LABEL_ROLE}=${role}`];
   if (server) out.push('--label', `${LABEL_SERVER}=${server}`);
   return out;
@@ -32,7 +40,26 @@ export interface ServerRunSpec {
   env?: Record<string, string>;
 }
 
-/** `docker run` for a shard server: on the cluster's network, reachable by its name, never published. */
+/** `docker volume create` of a server's data volume (idempotent: an existing one is kept as it is). */
+export function dataVolumeArgs(cluster: string, server: string): string[] {
+  return ['volume', 'create', ...labels(cluster, 'data', server), dataVolumeName(cluster, server)];
+}
+
+/** `docker volume ls` of a cluster's server data volumes (every one, or one server's). */
+export function dataVolumeLsArgs(cluster: string, server?: string): string[] {
+  return [
+    'volume',
+    'ls',
+    '-q',
+    '--filter',
+    `label=${LABEL_CLUSTER}=${cluster}`,
+    '--filter',
+    `label=${LABEL_ROLE}=data`,
+    ...(server ? ['--filter', `label=${LABEL_SERVER}=${server}`] : []),
+  ];
+}
+
+/** `docker run` for a shard server: on the cluster's network, reachable by its name, never published, its data on its volume. */
 export function serverRunArgs(s: ServerRunSpec): string[] {
   return [
     'run',
@@ -45,6 +72,10 @@ export function serverRunArgs(s: ServerRunSpec): string[] {
     s.server,
     '-e',
     `SERVER_ID=${s.server}`,
+    '-v',
+    `${dataVolumeName(s.cluster, s.server)}:${SERVER_DATA_DIR}`,
+    '-e',
+    `SHARDCTL_DATA_DIR=${SERVER_DATA_DIR}`,
     ...Object.entries(s.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     ...labels(s.cluster, 'server', s.server),
     s.image,

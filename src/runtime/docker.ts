@@ -5,8 +5,8 @@
  * Docker is called only on membership changes and recovery, never on the read/write path.
  */
 import { docker } from './docker-cli.js';
-import { ipArgs, parseIpUrls, parsePs, psArgs, serverRunArgs, networkName } from './docker-args.js';
-import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
+import { dataVolumeArgs, dataVolumeLsArgs, ipArgs, parseIpUrls, parsePs, psArgs, serverRunArgs, networkName } from './docker-args.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState, type StopOptions } from './runtime.js';
 
 export interface DockerRuntimeOptions {
   cluster: string;
@@ -43,6 +43,8 @@ export class DockerRuntime implements ServerRuntime {
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
+    // its data volume, labelled, before `run` would create an unlabelled one; an existing one is reused as is
+    await docker(dataVolumeArgs(this.cluster, name), { timeoutMs: 30_000 });
     const id = (await docker(serverRunArgs({ cluster: this.cluster, server: name, network: this.network, image: this.image, env: serverEnv() }), { timeoutMs: 60_000 })).trim();
     const [url] = await this.urls([{ id, name }]);
     return { name, url, id: id.slice(0, 12) };
@@ -53,14 +55,27 @@ export class DockerRuntime implements ServerRuntime {
     return parsePs(await docker(psArgs(this.cluster, 'server', true, name))).filter((r) => r.server === name);
   }
 
-  async stop(name: string): Promise<void> {
+  async stop(name: string, o: StopOptions = {}): Promise<void> {
     const ids = (await this.containers(name)).map((r) => r.id);
-    if (ids.length === 0) return;
-    try {
-      await docker(['rm', '-f', '-v', ...ids], { timeoutMs: 30_000 });
-    } catch (e) {
-      if (!/No such container/i.test(String((e as RuntimeError).stderrTail ?? (e as Error).message))) throw e;
+    if (o.removeData) await this.removeContainersThen(ids, () => this.removeVolumes(name));
+    else await this.removeContainersThen(ids);
+  }
+
+  /** Removes containers (-v: anonymous volumes only; the named data volume stays), then runs `after`. */
+  private async removeContainersThen(ids: string[], after?: () => Promise<void>): Promise<void> {
+    if (ids.length) {
+      try {
+        await docker(['rm', '-f', '-v', ...ids], { timeoutMs: 30_000 });
+      } catch (e) {
+        if (!/No such container/i.test(String((e as RuntimeError).stderrTail ?? (e as Error).message))) throw e;
+      }
     }
+    await after?.();
+  }
+
+  private async removeVolumes(server?: string): Promise<void> {
+    const vols = (await docker(dataVolumeLsArgs(this.cluster, server))).split('\n').filter(Boolean);
+    if (vols.length) await docker(['volume', 'rm', '-f', ...vols], { timeoutMs: 60_000 });
   }
 
   async kill(name: string): Promise<void> {
@@ -87,14 +102,16 @@ export class DockerRuntime implements ServerRuntime {
     return docker(['logs', '--tail', String(lines), row.id]);
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(o: StopOptions = {}): Promise<void> {
     const rows = parsePs(await docker(psArgs(this.cluster, 'server', true)));
     if (rows.length) await docker(['rm', '-f', '-v', ...rows.map((r) => r.id)], { timeoutMs: 60_000 });
+    if (o.removeData) await this.removeVolumes();
   }
 }
 
-/** The LB's settings that its servers share (V8 flags), passed on to each server container. */
+/** The LB's settings that its servers share (V8 flags, the snapshot threshold), passed on to each server container. */
 function serverEnv(): Record<string, string> {
-  const v = process.env.SHARDCTL_V8_FLAGS;
-  return v === undefined ? {} : { SHARDCTL_V8_FLAGS: v };
+  const out: Record<string, string> = {};
+  for (const k of ['SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES']) if (process.env[k] !== undefined) out[k] = process.env[k]!;
+  return out;
 }

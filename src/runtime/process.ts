@@ -1,14 +1,15 @@
 /**
  * The process runtime: each shard server is a child `node` process on 127.0.0.1 with a port of its own (the
  * server picks a free one and prints it). Pids and ports go to <stateDir>/servers.json on every change, so
- * `shardctl down` can stop them even if the LB died, and a restarted LB can adopt them.
+ * `shardctl down` can stop them even if the LB died, and a restarted LB can adopt them. Each server keeps its
+ * data in <stateDir>/data/<name> (SHARDCTL_DATA_DIR), which outlives the process.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState, type StopOptions } from './runtime.js';
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
@@ -38,14 +39,24 @@ export function sameProcess(e: Entry): boolean {
   return e.start !== undefined && now !== undefined && now === e.start;
 }
 
+/** Is the process running? A zombie is not: a killed server whose LB died too waits for a reaper (pid 1 of a
+ * container or VM may never reap it) while kill(pid, 0) still succeeds. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(0)
+  }
 }
+
+/** Where a process-runtime server keeps its data. */
+export const serverDataDir = (stateDir: string, name: string) => join(stateDir, 'data', name);
 
 export function readServerPids(stateDir: string): Entry[] {
   try {
@@ -84,7 +95,7 @@ export class ProcessRuntime implements ServerRuntime {
     // SHARDCTL_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     const nodeArgs = (process.env.SHARDCTL_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SERVER_ID: name },
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SERVER_ID: name, SHARDCTL_DATA_DIR: serverDataDir(this.stateDir, name) },
       stdio: ['ignore', 'pipe', fd],
       detached: true,
     });
@@ -132,12 +143,13 @@ export class ProcessRuntime implements ServerRuntime {
     return true;
   }
 
-  async stop(name: string): Promise<void> {
+  async stop(name: string, o: StopOptions = {}): Promise<void> {
     const e = this.entries.get(name);
     const ours = e !== undefined && sameProcess(e);
     // SIGCONT first: a stopped (paused) process would not act on SIGTERM
     if (ours) killQuiet(e.pid, 'SIGCONT');
     if (this.signal(name, 'SIGTERM') && e && ours) await waitGone(e.pid, 3000).then((gone) => gone || killQuiet(e.pid));
+    if (o.removeData) rmSync(serverDataDir(this.stateDir, name), { recursive: true, force: true });
   }
 
   async kill(name: string): Promise<void> {
@@ -164,8 +176,9 @@ export class ProcessRuntime implements ServerRuntime {
     return readFileSync(f, 'utf8').split('\n').slice(-lines - 1).join('\n');
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(o: StopOptions = {}): Promise<void> {
     await Promise.all([...this.entries.keys()].map((n) => this.stop(n)));
+    if (o.removeData) rmSync(join(this.stateDir, 'data'), { recursive: true, force: true });
   }
 }
 

@@ -17,8 +17,12 @@ export interface ServerRuntime {
   readonly kind: string;
   /** Starts a server named `name` and resolves once it is started (not necessarily answering yet). */
   spawn(name: string): Promise<ServerHandle>;
-  /** Stops and removes it; no error when it is already gone. */
-  stop(name: string): Promise<void>;
+  /**
+   * Stops and removes it; no error when it is already gone. Its data (volume, data dir) stays for the next
+   * spawn under that name, unless `removeData`: only /rm of that server and /init (which replaces the
+   * database, API.md) pass it.
+   */
+  stop(name: string, o?: StopOptions): Promise<void>;
   /** Kills it abruptly (a crash, for A-4 and chaos); it stays gone until something respawns it. */
   kill(name: string): Promise<void>;
   /** The servers of this cluster that are running now (paused ones included: alive, maybe silent). */
@@ -31,8 +35,13 @@ export interface ServerRuntime {
   state(name: string): Promise<ServerState>;
   /** The tail of its log. */
   logs(name: string, lines?: number): Promise<string>;
-  /** Stops every server of the cluster (LB shutdown with --foreground, /init). */
-  stopAll(): Promise<void>;
+  /** Stops every server of the cluster (LB shutdown, /init); data kept unless `removeData` (/init). */
+  stopAll(o?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** also delete the server's stored data (its volume or data dir) */
+  removeData?: boolean;
 }
 
 /** A docker failure or a process that would not start: the command, the exit code, the tail of stderr. */

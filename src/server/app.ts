@@ -28,33 +28,61 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 64 * 1024 * 1024;
 
-  const body = (c: Context) => readObject(c, maxBody);
+  // a restarted server replays its data dir before it serves anything: every request that reads a body (all but
+  // /heartbeat, which must keep answering so the LB does not take it for dead, and /state, which says it is
+  // replaying) waits for the replay first. Not a middleware: a route with one handler keeps Hono's fast path.
+  // requests that change data are counted while they run: a lone one syncs its log inline (store.flush)
+  const mutating =
+    (h: (c: Context) => Promise<Response>) =>
+    async (c: Context): Promise<Response> => {
+      store.writers++;
+      try {
+        return await h(c);
+      } finally {
+        store.writers--;
+      }
+    };
+  const body = (c: Context) => (store.replaying ? store.ready.then(() => readObject(c, maxBody)) : readObject(c, maxBody));
   const schema = () => store.configuredSchema ?? fail('NOT_CONFIGURED', `Server ${serverId} is not configured; POST /config first`);
 
-  app.post('/config', async (c) => {
+  app.post('/config', mutating(async (c) => {
     const b = await body(c);
     const sch = parseSchema(b.schema);
     const shards = parseShardList(b.shards);
     store.configure(sch, shards);
     // Not in the assignment: "reset": [...] empties shards before the LB refills them
     if (b.reset !== undefined) store.reset(parseShardList(b.reset, 'reset'));
+    await store.flush();
     log.info('configured', { shards });
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
-  });
+  }));
 
   // the store instance: the LB re-admits a server that stopped answering without a copy only when it is the same
   // store (it did not restart empty). A durable store keeps its id on disk.
   const storeId = store.id ?? randomUUID();
   app.get('/heartbeat', (c) => c.body(null, 200, { [STORE_ID_HEADER]: storeId }));
 
+  /** Not in the assignment: this server's own state per shard (rows, log and commit positions, term, role). */
+  app.get('/state', (c) =>
+    c.json({
+      server: serverId,
+      durable: store.durable,
+      replaying: store.replaying,
+      shards: store.state(),
+      wal: store.walStats,
+      status: 'success',
+    }),
+  );
+
   const copy = async (c: Context) => {
+    if (store.replaying) await store.ready;
     let b = await readJson(c, maxBody);
     if (b === undefined && c.req.query('shards')) b = { shards: c.req.query('shards')!.split(',') };
     if (!isPlainObject(b)) fail('INVALID_FIELD', 'body must be a JSON object with shards');
     const shards = parseShardList(b.shards);
     schema();
     const out: Record<string, Row[] | string> = {};
-    for (const s of shards) out[s] = store.all(s);
+    for (const s of shards) out[s] = await store.allAsync(s);
     out.status = 'success';
     return c.json(out);
   };
@@ -67,21 +95,22 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shards = parseShardList(b.shards);
     schema();
     const out: Record<string, unknown> = {};
-    for (const s of shards) out[s] = store.digest(s);
+    for (const s of shards) out[s] = await store.digest(s);
     out.status = 'success';
     return c.json(out);
   });
 
   /** Not in the assignment: the LB's undo of a write it could not acknowledge (see lb/DESIGN.md). */
-  app.post('/rollback', async (c) => {
+  app.post('/rollback', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
     const remove = Array.isArray(b.remove) ? b.remove.map((k, i) => parseKey(k, `remove[${i}]`)) : [];
     const restore = Array.isArray(b.restore) ? b.restore.map((r, i) => parseRow(sch, r, `restore[${i}]`)) : [];
     store.rollback(shard, remove, restore);
+    await store.flush();
     return c.json({ message: `Rolled back ${remove.length + restore.length} entries`, status: 'success' });
-  });
+  }));
 
   app.post('/read', async (c) => {
     const b = await body(c);
@@ -98,10 +127,11 @@ export function createServerApp(opts: ServerAppOptions): Hono {
    * curr_idx,data}}, ...]}, applied in order; the answer has one line per op: a read's rows as a JSON array, a
    * write's {"current_idx":N}, or "!" and the error message when that op failed (the others still apply).
    */
-  app.post('/batch', async (c) => {
+  app.post('/batch', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     if (!Array.isArray(b.ops)) fail('INVALID_FIELD', 'ops must be an array');
+    let wrote = false;
     const lines = (b.ops as unknown[]).map((op) => {
       try {
         if (!isPlainObject(op)) fail('INVALID_FIELD', 'an op must be an object');
@@ -112,6 +142,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           if (!Array.isArray(w.data)) fail('INVALID_FIELD', 'data must be an array of rows');
           const rows = w.data.map((r, i) => parseRow(sch, r, `data[${i}]`));
           const n = store.write(shard, rows);
+          wrote = true;
           return `{"current_idx":${(w.curr_idx === undefined ? 0 : parseKey(w.curr_idx, 'curr_idx')) + n}}`;
         }
         return fail('INVALID_FIELD', 'op must be "read" or "write"');
@@ -119,10 +150,12 @@ export function createServerApp(opts: ServerAppOptions): Hono {
         return batchErrorLine(e);
       }
     });
+    // one fsync for every write of the batch, before any of them is answered
+    if (wrote) await store.flush();
     return c.body(lines.join('\n'), 200, { 'content-type': 'text/plain; charset=UTF-8' });
-  });
+  }));
 
-  app.post('/write', async (c) => {
+  app.post('/write', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
@@ -130,36 +163,40 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     if (!Array.isArray(b.data)) fail('INVALID_FIELD', 'data must be an array of rows');
     const rows = b.data.map((r, i) => parseRow(sch, r, `data[${i}]`));
     const n = store.write(shard, rows);
+    await store.flush();
     return c.body(`{"message":"Data entries added","current_idx":${currIdx + n},"status":"success"}`, 200, JSON_HEADERS);
-  });
+  }));
 
-  app.put('/update', async (c) => {
+  app.put('/update', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
     const { key, row } = parseUpdateBody(sch, b);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
     if (!store.update(shard, key, row)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+    await store.flush();
     const res: Record<string, unknown> = { message: `Data entry for ${sch.columns[0]}:${key} updated`, status: 'success' };
     if (old) res.old = old;
     return c.json(res);
-  });
+  }));
 
-  app.delete('/del', async (c) => {
+  app.delete('/del', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
     const shard = parseShardField(b);
     const key = parseKey(b[sch.columns[0]], sch.columns[0]);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
     if (!store.del(shard, key)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+    await store.flush();
     const res: Record<string, unknown> = { message: `Data entry with ${sch.columns[0]}:${key} removed`, status: 'success' };
     if (old) res.old = old;
     return c.json(res);
-  });
+  }));
 
   methodNotAllowed(app, {
     '/config': ['POST'],
     '/heartbeat': ['GET'],
+    '/state': ['GET'],
     '/copy': ['GET', 'POST'],
     '/digest': ['POST'],
     '/rollback': ['POST'],

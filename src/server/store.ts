@@ -7,6 +7,8 @@ import initSqlJs, { type Database, type SqlValue, type Statement } from 'sql.js'
 import { digestRows } from '../shared/digest.js';
 import { ApiError, fail } from '../core/errors.js';
 import { sameSchema, type Row, type Schema } from '../core/table.js';
+import type { LogEntry } from './wal-format.js';
+import { loadConfig, loadStoreId, saveConfig, ShardLog, shardDir, SLICE_MS, yieldNow, type WalStats } from './wal.js';
 
 interface ShardTable {
   insert: Statement;
@@ -16,8 +18,37 @@ interface ShardTable {
   del: Statement;
   get: Statement;
   all: Statement;
+  /** up to ? rows with key > ?, in key order (snapshots, chunked copies) */
+  after: Statement;
   count: number;
 }
+
+export interface StoreOptions {
+  /** where the shards' logs and snapshots live; none: memory only (unit tests) */
+  dataDir?: string;
+  /** log bytes appended since a shard's last snapshot that trigger the next one */
+  snapshotBytes?: number;
+  /** size of a log segment (preallocated with zeros); 4 MiB */
+  segmentBytes?: number;
+  /** called when the disk fails under a write (fsync error): the server cannot promise durability any more */
+  onFatal?: (e: Error) => void;
+  /** errors of background work (snapshots) */
+  warn?: (msg: string, detail: Record<string, unknown>) => void;
+}
+
+/** Per shard, what GET /state reports. */
+export interface ShardState {
+  rows: number;
+  last_index: number;
+  commit_index: number;
+  term: number;
+  role: null;
+  replaying: boolean;
+  corrupt: string | null;
+  snapshot_index: number;
+}
+
+const LOWEST_KEY = -1e19;
 
 export interface ShardDigest {
   count: number;
@@ -27,17 +58,149 @@ export interface ShardDigest {
 export class ShardStore {
   private schema: Schema | undefined;
   private readonly tables = new Map<string, ShardTable>();
-  /** this store's instance id when it is durable (kept on disk); undefined: in memory, the server makes one per start */
+  /** per shard its log on disk (none when the store is memory only) */
+  private readonly logs = new Map<string, ShardLog>();
+  readonly walStats: WalStats = { fsyncs: 0, snapshots: 0 };
+  /** true until replay() has read every shard back from disk */
+  replaying = false;
+  /** resolves when replay is over; requests other than /heartbeat and /state wait for it */
+  ready: Promise<void> = Promise.resolve();
+  /** requests that change data in progress (the app counts them), so flush() knows whether anyone shares its fsync */
+  writers = 0;
+  /**
+   * This store's instance id when it is durable (kept in its data dir, so a restart on the same data is the same
+   * store: the LB may re-admit it without a copy); undefined: in memory, the server makes one per start.
+   */
   readonly id: string | undefined = undefined;
-  private constructor(private readonly db: Database) {}
+  private readonly snapshotBytes: number;
+  private constructor(
+    private readonly db: Database,
+    private readonly opts: StoreOptions,
+  ) {
+    this.snapshotBytes = opts.snapshotBytes ?? 16 * 1024 * 1024;
+    if (opts.dataDir) this.id = loadStoreId(opts.dataDir);
+  }
 
-  static async open(): Promise<ShardStore> {
+  static async open(opts: StoreOptions = {}): Promise<ShardStore> {
     const SQL = await initSqlJs();
     const db = new SQL.Database();
     // tables live in an attached ':memory:' database: pages stay inside SQLite instead of going through
     // sql.js's emulated file system on every commit
     db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; ATTACH DATABASE ':memory:' AS m;");
-    return new ShardStore(db);
+    return new ShardStore(db, opts);
+  }
+
+  get durable(): boolean {
+    return this.opts.dataDir !== undefined;
+  }
+
+  /**
+   * Reads the data dir back (configuration, then per shard snapshot + log), yielding to the event loop as it
+   * goes so /heartbeat keeps answering. Throws FormatError when the data dir is of another format.
+   */
+  replay(): Promise<void> {
+    const dir = this.opts.dataDir;
+    if (!dir) return Promise.resolve();
+    const saved = loadConfig(dir);
+    if (!saved) return Promise.resolve();
+    this.replaying = true;
+    this.ready = (async () => {
+      try {
+        this.configureTables(saved.schema as Schema, saved.shards);
+        for (const id of saved.shards) {
+          const log = new ShardLog(shardDir(dir, id), this.walStats, this.opts.segmentBytes);
+          this.logs.set(id, log);
+        }
+        for (const id of saved.shards) await this.replayShard(id);
+      } finally {
+        this.replaying = false;
+      }
+    })();
+    return this.ready;
+  }
+
+  private async replayShard(id: string): Promise<void> {
+    const t = this.tables.get(id)!;
+    const cols = this.schema!.columns;
+    const upsert = (vals: unknown[]) => t.upsert.run(vals as SqlValue[]);
+    const tx = (fn: () => void) => {
+      this.db.exec('BEGIN');
+      try {
+        fn();
+        this.db.exec('COMMIT');
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+    };
+    await this.logs.get(id)!.load(cols, {
+      rows: (rows) => tx(() => rows.forEach(upsert)),
+      entry: (e: LogEntry) =>
+        tx(() => {
+          // every entry sets final values, so applying one the snapshot already reflects changes nothing
+          if (e.op === 'write') e.rows.forEach(upsert);
+          else if (e.op === 'update') upsert([e.key, ...e.row]);
+          else if (e.op === 'delete') t.del.run([e.key]);
+          else if (e.op === 'rollback') {
+            for (const k of e.remove) t.del.run([k]);
+            e.restore.forEach(upsert);
+          } else if (e.op === 'reset') this.db.exec(`DELETE FROM m."${id}"`);
+        }),
+    });
+    t.count = Number(this.db.exec(`SELECT COUNT(*) FROM m."${id}"`)[0].values[0][0]);
+  }
+
+  /** Makes every change logged so far durable (one fdatasync per touched log, shared with concurrent requests). */
+  async flush(): Promise<void> {
+    if (this.logs.size === 0) return;
+    // a lone writer syncs inline (lower latency, less CPU); concurrent ones share an asynchronous group commit
+    const inline = this.writers <= 1;
+    try {
+      await Promise.all([...this.logs.values()].map((l) => l.sync(inline)));
+    } catch (e) {
+      this.opts.onFatal?.(e as Error);
+      throw e;
+    }
+    for (const [id, log] of this.logs) {
+      if (log.bytesSinceSnap >= this.snapshotBytes && !log.snapshotInProgress && !log.corrupt && this.tables.has(id)) void this.snapshot(id);
+    }
+  }
+
+  /** Writes a snapshot of the shard in the background and drops the log it covers. */
+  async snapshot(id: string): Promise<boolean> {
+    const log = this.logs.get(id);
+    if (!log || !this.schema) return false;
+    const cols = this.schema.columns;
+    try {
+      return await log.snapshot(cols, (after, limit) => {
+        const t = this.tables.get(id);
+        if (!t) throw new Error(`shard ${id} was dropped`);
+        return this.values(t.after, [after ?? LOWEST_KEY, limit]);
+      });
+    } catch (e) {
+      this.opts.warn?.('snapshot failed', { shard: id, err: String(e) });
+      return false;
+    }
+  }
+
+  /** GET /state: per shard its rows and log positions. */
+  state(): Record<string, ShardState> {
+    const out: Record<string, ShardState> = {};
+    for (const [id, t] of this.tables) {
+      const log = this.logs.get(id);
+      out[id] = {
+        rows: t.count,
+        last_index: log?.lastIndex ?? 0,
+        // no primaries yet: what is logged is committed (the LB acknowledges after every live replica answered)
+        commit_index: log?.lastIndex ?? 0,
+        term: log?.term ?? 0,
+        role: null,
+        replaying: log?.replaying ?? false,
+        corrupt: log?.corrupt ?? null,
+        snapshot_index: log?.snapIndex ?? 0,
+      };
+    }
+    return out;
   }
 
   get configuredSchema(): Schema | undefined {
@@ -57,9 +220,25 @@ export class ShardStore {
    * a different schema starts the server over, since its old rows no longer fit.
    */
   configure(schema: Schema, shards: string[]): void {
+    const changed = !this.schema || !sameSchema(this.schema, schema) || shards.some((id) => !this.tables.has(id));
     if (this.schema && !sameSchema(this.schema, schema)) {
       for (const id of [...this.tables.keys()]) this.drop(id);
     }
+    this.configureTables(schema, shards);
+    const dir = this.opts.dataDir;
+    if (dir && changed) {
+      for (const id of this.tables.keys()) {
+        if (this.logs.has(id)) continue;
+        // a shard new to this server starts an empty log (whatever an older life left in its folder goes)
+        const log = new ShardLog(shardDir(dir, id), this.walStats, this.opts.segmentBytes);
+        log.destroy();
+        this.logs.set(id, log);
+      }
+      saveConfig(dir, { schema, shards: [...this.tables.keys()] });
+    }
+  }
+
+  private configureTables(schema: Schema, shards: string[]): void {
     this.schema = schema;
     const cols = schema.columns;
     const q = (c: string) => `"${c}"`;
@@ -78,6 +257,7 @@ export class ShardStore {
         del: this.db.prepare(`DELETE FROM ${t} WHERE ${key} = ?`),
         get: this.db.prepare(`SELECT ${list} FROM ${t} WHERE ${key} = ?`),
         all: this.db.prepare(`SELECT ${list} FROM ${t} ORDER BY ${key}`),
+        after: this.db.prepare(`SELECT ${list} FROM ${t} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`),
         count: 0,
       });
     }
@@ -86,18 +266,62 @@ export class ShardStore {
   private drop(id: string): void {
     const t = this.tables.get(id);
     if (!t) return;
-    for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all]) s.free();
+    for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all, t.after]) s.free();
     this.db.exec(`DROP TABLE IF EXISTS m."${id}"`);
     this.tables.delete(id);
+    this.logs.get(id)?.destroy();
+    this.logs.delete(id);
   }
 
-  private table(shard: string): ShardTable {
+  /** The shard's table; a corrupt shard is refused (503) for everything but a reset, which refills it. */
+  private table(shard: string, allowCorrupt = false): ShardTable {
     const t = this.tables.get(shard);
     if (!t) {
       if (!this.schema) fail('NOT_CONFIGURED', 'Server is not configured; POST /config first');
       fail('UNKNOWN_SHARD', `Shard ${shard} is not on this server`);
     }
+    const bad = this.logs.get(shard)?.corrupt;
+    if (bad && !allowCorrupt)
+      fail('SHARD_CORRUPT', `Shard ${shard} on this server has a damaged log (${bad}); it serves again once the load balancer refills it`);
     return t;
+  }
+
+  private values(stmt: Statement, params: SqlValue[]): unknown[][] {
+    const out: unknown[][] = [];
+    stmt.bind(params);
+    try {
+      while (stmt.step()) out.push(stmt.get());
+    } finally {
+      stmt.reset();
+    }
+    return out;
+  }
+
+  /**
+   * Every row of the shard in key order, read a chunk at a time with the event loop free in between (a large
+   * shard's /copy or /digest must not hold heartbeats up). The LB calls these under the shard's lock, so no
+   * write of the shard interleaves.
+   */
+  async allAsync(shard: string, chunk = 5000): Promise<Row[]> {
+    this.table(shard);
+    const cols = this.schema!.columns;
+    const out: Row[] = [];
+    let after = LOWEST_KEY;
+    let slice = Date.now();
+    for (;;) {
+      const vals = this.values(this.table(shard).after, [after, chunk]);
+      for (const v of vals) {
+        const r: Row = {};
+        for (let i = 0; i < cols.length; i++) r[cols[i]] = v[i] as string | number;
+        out.push(r);
+      }
+      if (vals.length < chunk) return out;
+      after = vals[vals.length - 1][0] as number;
+      if (Date.now() - slice >= SLICE_MS) {
+        await yieldNow();
+        slice = Date.now();
+      }
+    }
   }
 
   private rows(stmt: Statement, params: SqlValue[]): Row[] {
@@ -155,6 +379,8 @@ export class ShardStore {
       throw e;
     }
     t.count += rows.length;
+    const log = this.logs.get(shard);
+    if (log) log.append({ op: 'write', rows: rows.map((r) => cols.map((c) => r[c])) });
     return rows.length;
   }
 
@@ -165,7 +391,9 @@ export class ShardStore {
     const vals: SqlValue[] = cols.slice(1).map((c) => row[c]);
     vals.push(key);
     t.update.run(vals);
-    return this.db.getRowsModified() > 0;
+    if (this.db.getRowsModified() === 0) return false;
+    this.logs.get(shard)?.append({ op: 'update', key, row: vals.slice(0, -1) });
+    return true;
   }
 
   /** Deletes the row with `key`; false when there is none. */
@@ -174,12 +402,13 @@ export class ShardStore {
     t.del.run([key]);
     const n = this.db.getRowsModified();
     t.count -= n;
+    if (n > 0) this.logs.get(shard)?.append({ op: 'delete', key });
     return n > 0;
   }
 
   /** Row count and a SHA-1 of the rows in key order: equal digests mean identical replicas. */
-  digest(shard: string): ShardDigest {
-    const rows = this.all(shard);
+  async digest(shard: string): Promise<ShardDigest> {
+    const rows = await this.allAsync(shard);
     return { count: rows.length, digest: digestRows(rows) };
   }
 
@@ -206,14 +435,19 @@ export class ShardStore {
       this.db.exec('ROLLBACK');
       throw e;
     }
+    this.logs.get(shard)?.append({ op: 'rollback', remove, restore: restore.map((r) => cols.map((c) => r[c])) });
   }
 
-  /** Empties shards (before a copy-back into a server that may hold stale rows). */
+  /**
+   * Empties shards (before a copy-back into a server that may hold stale rows). On disk the shard's snapshot
+   * and log are replaced by an empty snapshot, which also clears a corrupt mark: the refill rewrites the log.
+   */
   reset(shards: string[]): void {
     for (const id of shards) {
-      const t = this.table(id);
+      const t = this.table(id, true);
       this.db.exec(`DELETE FROM m."${id}"`);
       t.count = 0;
+      this.logs.get(id)?.reset(this.schema!.columns);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * End to end on real docker: build (offline when no registry answers), up, init, 1,000 writes read back,
- * kill and recovery, add and rm, an LB crash, a killed LB container restarted by `up`, down leaving nothing. Skipped, with a line saying so, when no
+ * kill and recovery, add and rm, an LB crash, a killed LB container restarted by `up`, `down` then `up` with every
+ * row back, `down --volumes` leaving nothing. Skipped, with a line saying so, when no
  * engine answers, unless SHARDCTL_E2E_REQUIRED=1 (CI), where that is a failure.
  */
 import { test } from 'node:test';
@@ -28,7 +29,7 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   t.after(async () => {
-    await sh(['down', '--name', NAME]);
+    await sh(['down', '--volumes', '--name', NAME]);
   });
 
   const build = await sh(['build']);
@@ -153,8 +154,28 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
   assert.equal((await allRows(url)).length, total);
   await replicasIdentical(url);
 
+  // down keeps the data: containers and network go, the metadata volume and one data volume per server stay
+  const rowsBefore = await allRows(url);
   const down = await sh(['down', '--name', NAME]);
   assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(await clusterContainers(), []);
+  assert.equal(await docker(['network', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`]), '');
+  const vols = (await docker(['volume', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`])).split('\n').filter(Boolean).sort();
+  const servers = Object.keys((status as { servers: Record<string, string[]> }).servers);
+  assert.deepEqual(vols, [`shardctl-${NAME}-meta`, ...servers.map((s) => `shardctl-${NAME}--${s}-data`)].sort());
+
+  // up brings the same cluster back, every row on every replica, with no init
+  const back = await sh(['up', '--name', NAME, '--port', String(port)]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stdout, new RegExp(`resumed its cluster of ${before.N} servers`));
+  assert.deepEqual((await call(url, 'GET', '/status')).body, status);
+  assert.deepEqual(await allRows(url), rowsBefore);
+  await replicasIdentical(url);
+  assert.equal((await call(url, 'POST', '/write', { data: [row(ids[0])] })).status, 400, 'the key index came back');
+
+  // down --volumes deletes everything
+  const gone = await sh(['down', '--volumes', '--name', NAME]);
+  assert.equal(gone.code, 0, gone.stderr);
   assert.deepEqual(await clusterContainers(), []);
   assert.equal(await docker(['network', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`]), '');
   assert.equal(await docker(['volume', 'ls', '-q', '--filter', `label=shardctl.cluster=${NAME}`]), '');

@@ -44,7 +44,7 @@ export async function startLb(env: Record<string, string> = {}, stateDir?: strin
     child,
     stop: (signal: NodeJS.Signals = 'SIGTERM') =>
       new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
+        if (child.exitCode !== null || child.signalCode !== null) return r();
         child.once('exit', () => r());
         child.kill(signal);
       }),

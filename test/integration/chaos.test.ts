@@ -12,7 +12,7 @@ test('chaos: 12 s of load with servers and the LB killed; nothing acknowledged l
   const port = await freePort();
   assert.equal((await sh(['up', '--runtime', 'process', '--port', String(port), '--name', 'chaos'])).code, 0);
   t.after(async () => {
-    await sh(['down', '--name', 'chaos']);
+    await sh(['down', '--volumes', '--name', 'chaos']);
   });
   const r = await sh(['chaos', '--name', 'chaos', '--init', '--duration', '12', '--kill-every', '2', '--kill-lb', '--seed', '11', '--json']);
   const report = JSON.parse(r.stdout);

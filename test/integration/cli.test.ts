@@ -47,7 +47,11 @@ test('up, init, write, read, update, del, status, kill, down: a whole session', 
   const down = await sh(['down', '--name', name]);
   assert.equal(down.code, 0, down.stderr);
   await until('no process left', async () => !pidAlive(lbPid) && servers.every((s) => !pidAlive(s.pid)), 10_000);
+  // the record stays with the data (for the next `up`), without a pid; `down --volumes` deletes both
+  assert.equal(JSON.parse(readFileSync(join(HOME, name, 'cluster.json'), 'utf8')).lbPid, undefined);
+  assert.equal((await sh(['down', '--volumes', '--name', name])).code, 0);
   assert.ok(!existsSync(join(HOME, name, 'cluster.json')));
+  assert.ok(!existsSync(join(HOME, name, 'data')));
 });
 
 test('clear one-line failures: no LB, port taken, bad config, unknown server', async () => {

@@ -5,7 +5,7 @@ import chalk from 'chalk';
 import { ExitError, UsageError } from '../errors.js';
 import { callOk } from '../http.js';
 import { info, intArg, ok, print, table } from '../io.js';
-import { lbUrl, readRecord, removeRecord, stateDirOf, type ClusterRecord, type GlobalOpts } from '../context.js';
+import { lbUrl, readRecord, removeRecord, stateDirOf, writeRecord, type ClusterRecord, type GlobalOpts } from '../context.js';
 import { processDown, processKill, processUp, tail } from '../process-cluster.js';
 import { pidAlive } from '../../runtime/process.js';
 
@@ -39,7 +39,7 @@ function lbEnv(o: UpOpts): Record<string, string> {
   int(o.slots, '--slots', 'SHARDCTL_RING_SLOTS', 1);
   int(o.maxBody, '--max-body', 'SHARDCTL_MAX_BODY', 1024);
   // tuning knobs without flags pass through from the CLI's own environment
-  for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL', 'SHARDCTL_READ_DEPTH', 'SHARDCTL_READ_LINGER_MS', 'SHARDCTL_WRITE_DEPTH', 'SHARDCTL_V8_FLAGS'])
+  for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL', 'SHARDCTL_READ_DEPTH', 'SHARDCTL_READ_LINGER_MS', 'SHARDCTL_WRITE_DEPTH', 'SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES'])
     if (process.env[k]) env[k] = process.env[k]!;
   if (o.ringHash !== undefined) {
     if (!['mix', 'assignment'].includes(o.ringHash)) throw new UsageError('--ring-hash must be mix or assignment');
@@ -76,7 +76,8 @@ export async function upCmd(o: UpOpts): Promise<void> {
   const prev = readRecord(name);
   if (prev && (await isRunning(prev)))
     throw new ExitError(`cluster ${name} is already running at ${prev.url} (${prev.runtime}); \`shardctl down${name === 'default' ? '' : ` --name ${name}`}\` first`);
-  let runtime = o.runtime;
+  // a cluster that was brought `down` comes back on the runtime that holds its data
+  let runtime = o.runtime ?? prev?.runtime;
   if (!runtime) {
     const { dockerAvailable } = await import('../../runtime/docker-cli.js');
     runtime = (await dockerAvailable()) ? 'docker' : undefined;
@@ -98,16 +99,17 @@ export async function upCmd(o: UpOpts): Promise<void> {
   } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
   // a restarted LB resumes its saved cluster: say so rather than suggesting an init that would replace it
   const st = (await callOk(rec.url, 'GET', '/status').catch(() => undefined)) as { N?: number; shards?: unknown[] } | undefined;
-  const resumed = st?.N && st.shards?.length ? `; it resumed its cluster of ${st.N} servers and ${st.shards.length} shards` : '. Next: `shardctl init`';
+  const resumed = st?.N && st.shards?.length ? `; it resumed its cluster of ${st.N} servers and ${st.shards.length} shards with their stored rows` : '. Next: `shardctl init`';
   print(o.json, rec, () => ok(`cluster ${name} is up: LB at ${rec.url} (${rec.runtime} runtime)${resumed}`));
 }
 
-export async function downCmd(o: GlobalOpts): Promise<void> {
+export async function downCmd(o: GlobalOpts & { volumes?: boolean }): Promise<void> {
   const name = clusterName(o);
   const rec = readRecord(name);
+  const volumes = !!o.volumes;
   let result: Record<string, unknown>;
   if (rec?.runtime === 'process') {
-    result = await processDown(rec);
+    result = await processDown(rec, { volumes });
   } else {
     const { dockerAvailable } = await import('../../runtime/docker-cli.js');
     if (!rec && !(await dockerAvailable())) {
@@ -115,10 +117,13 @@ export async function downCmd(o: GlobalOpts): Promise<void> {
       return;
     }
     const { dockerDown } = await import('../docker-cluster.js');
-    result = await dockerDown(name);
+    result = await dockerDown(name, { keepVolume: !volumes });
   }
-  removeRecord(name);
-  print(o.json, { name, ...result }, () => ok(`cluster ${name} is down${rec ? '' : ' (there was no record of it; leftovers removed)'}`));
+  // the record stays with the data (its runtime and port are what `up` brings back); without a pid it reads stopped
+  if (volumes || !rec) removeRecord(name);
+  else writeRecord({ ...rec, lbPid: undefined });
+  const kept = volumes ? '; its data and metadata are deleted' : '; its data and metadata stay (`shardctl up` brings it back; `down --volumes` deletes them)';
+  print(o.json, { name, ...result }, () => ok(`cluster ${name} is down${rec ? '' : ' (there was no record of it; leftovers removed)'}${kept}`));
 }
 
 /** kill server3, kill Server3, kill 3: all name Server3 when the cluster has it. */

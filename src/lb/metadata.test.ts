@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import initSqlJs from 'sql.js';
+import { META_FORMAT, MetaStore, type PersistedState } from './metadata.js';
+
+const state: PersistedState = {
+  schema: { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] },
+  shards: [{ Stud_id_low: 0, Shard_id: 'sh1', Shard_size: 4096, valid_idx: 0 }],
+  servers: { Server0: ['sh1'] },
+  stale: [],
+};
+
+test('metadata round-trips through its file, with its format', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'shardctl-meta-')), 'meta.db');
+  (await MetaStore.open(file)).save(state);
+  assert.deepEqual((await MetaStore.open(file)).load(), state);
+  assert.equal(META_FORMAT, 2);
+});
+
+test('metadata of an older format (no format row: servers kept rows in memory) is refused with what to do', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'shardctl-meta-')), 'meta.db');
+  const SQL = await initSqlJs();
+  const db = new SQL.Database();
+  db.exec(`CREATE TABLE ShardT (Stud_id_low INTEGER, Shard_id TEXT PRIMARY KEY, Shard_size INTEGER, valid_idx INTEGER);
+           CREATE TABLE MapT (Shard_id TEXT, Server_id TEXT, stale INTEGER DEFAULT 0);
+           CREATE TABLE Meta (key TEXT PRIMARY KEY, value TEXT);`);
+  db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(state.schema)]);
+  writeFileSync(file, db.export());
+  const m = await MetaStore.open(file);
+  assert.throws(() => m.load(), /format 1 and this shardctl reads format 2: .*shardctl down --volumes/);
+});
