@@ -54,16 +54,19 @@ const initSchema = z.object({
   shards: z.array(shardDef).min(1),
   servers: z.record(serverName, z.array(shardId)).optional(),
   replicas: intLike.pipe(z.number().int().min(1)).optional(),
+  dry_run: z.boolean().optional(),
 });
 const addSchema = z.object({
   n: intLike.pipe(z.number().int().min(1).max(256)),
   new_shards: z.array(shardDef).optional(),
   servers: z.record(serverName, z.array(shardId)).optional(),
+  dry_run: z.boolean().optional(),
 });
 const rmSchema = z.object({
   n: intLike.pipe(z.number().int().min(0)),
   servers: z.array(serverName).optional(),
   force: z.boolean().optional(),
+  dry_run: z.boolean().optional(),
 });
 
 /** zod's first issue as "<path>: <message>", the way every other 400 names its field. */
@@ -84,33 +87,37 @@ export interface InitBody {
   shards: ShardDef[];
   servers: Record<string, string[]>;
   replicas?: number;
+  /** plan only: answer what would change, change nothing */
+  dry_run?: boolean;
 }
 export function parseInitBody(body: unknown): InitBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with N, schema, shards');
   const b = zparse(initSchema, body);
-  return { N: b.N, schema: parseSchema(b.schema), shards: b.shards, servers: b.servers ?? {}, replicas: b.replicas };
+  return { N: b.N, schema: parseSchema(b.schema), shards: b.shards, servers: b.servers ?? {}, replicas: b.replicas, dry_run: b.dry_run ?? false };
 }
 
 export interface AddBody {
   n: number;
   new_shards: ShardDef[];
   servers: Record<string, string[]>;
+  dry_run?: boolean;
 }
 export function parseAddBody(body: unknown): AddBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with n and servers');
   const b = zparse(addSchema, body);
-  return { n: b.n, new_shards: b.new_shards ?? [], servers: b.servers ?? {} };
+  return { n: b.n, new_shards: b.new_shards ?? [], servers: b.servers ?? {}, dry_run: b.dry_run ?? false };
 }
 
 export interface RmBody {
   n: number;
   servers: string[];
   force: boolean;
+  dry_run?: boolean;
 }
 export function parseRmBody(body: unknown): RmBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with n and servers');
   const b = zparse(rmSchema, body);
-  return { n: b.n, servers: b.servers ?? [], force: b.force ?? false };
+  return { n: b.n, servers: b.servers ?? [], force: b.force ?? false, dry_run: b.dry_run ?? false };
 }
 
 /** Shard-server bodies. */

@@ -56,7 +56,7 @@ export interface ClusterOptions {
   autoRecover?: boolean;
 }
 
-type ServerStatus = 'starting' | 'up' | 'down' | 'recovering';
+export type ServerStatus = 'starting' | 'up' | 'down' | 'recovering';
 
 interface ServerState {
   name: string;
@@ -100,6 +100,16 @@ interface ShardState {
   validIdx: number;
   queue: Op[];
   running: boolean;
+}
+
+/** A read-only view of one shard (Cluster.shardView). */
+export interface ShardView {
+  def: ShardDef;
+  replicas: string[];
+  /** the replicas serving reads and writes, in replica order */
+  ready: string[];
+  ring: HashRing;
+  rows: number;
 }
 
 export interface ReadResult {
@@ -254,6 +264,42 @@ export class Cluster {
       servers: t.servers,
       stale: this.order.filter((n) => this.servers.get(n)!.stale),
     };
+  }
+
+  // ---------------------------------------------------------------- operator views (lb/verify.ts, lb/explain.ts, lb/dry-run.ts)
+
+  /** One shard as the data path sees it now: its replicas, the serving ones, its ring, its rows (the LB's key index). */
+  shardView(id: string): ShardView | undefined {
+    const sh = this.shards.get(id);
+    if (!sh) return undefined;
+    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size };
+  }
+
+  /** One server's state and address. */
+  serverView(name: string): { status: ServerStatus; url?: string; stale: boolean } | undefined {
+    const st = this.servers.get(name);
+    return st && { status: st.status, url: st.url, stale: st.stale };
+  }
+
+  /** The request id the next read will take (reads pick their replica by it on each shard's ring). */
+  get nextRequestId(): number {
+    return (this.reqId + 1) & 0x3ffffff;
+  }
+
+  /** Runs fn in the shard's executor (its lock): after every change queued before it, before every later one. */
+  withShardLock<T>(id: string, fn: (view: ShardView) => Promise<T>): Promise<T> {
+    const sh = this.shards.get(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`);
+    return this.runExclusive(sh, () => fn(this.shardView(id)!));
+  }
+
+  get shardClient(): ShardClient {
+    return this.o.client;
+  }
+
+  private readonly recoveredHooks: ((server: string, shards: string[]) => void)[] = [];
+  /** fn runs after every recovery whose server serves again, with that server's shards. */
+  onRecovered(fn: (server: string, shards: string[]) => void): void {
+    this.recoveredHooks.push(fn);
   }
 
   // ---------------------------------------------------------------- membership
@@ -766,6 +812,7 @@ export class Cluster {
           this.events.closeIncident(inc, 'serving');
           this.events.add({ kind: 'serving', server: name, ms: inc.timeToServingMs, detail: `serving again ${inc.timeToServingMs} ms after detection` });
           this.persist();
+          for (const fn of this.recoveredHooks) fn(name, [...st.shards]);
           return;
         } catch (e) {
           this.o.log.warn('respawn failed', { server: name, attempt, err: String(e) });
