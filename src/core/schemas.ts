@@ -41,14 +41,14 @@ export function parseDelBody(schema: Schema, body: unknown): number {
 /** A shard id names a table, so it must be a plain identifier. */
 const shardId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)');
 const intLike = z.union([z.number().int(), z.string().regex(/^-?\d{1,15}$/).transform(Number)]);
-const shardDef = z.strictObject({
+export const shardDef = z.strictObject({
   Stud_id_low: intLike,
   Shard_id: shardId,
   Shard_size: intLike.pipe(z.number().int().positive()),
 });
 const serverName = z.string().min(1).max(63).regex(/^[A-Za-z0-9_.\-[\]]+$/, 'must be letters, digits, _ . - or [ ]');
 
-const initSchema = z.object({
+export const initSchema = z.object({
   N: intLike.pipe(z.number().int().min(1).max(256)),
   schema: z.unknown(),
   shards: z.array(shardDef).min(1),
@@ -56,13 +56,13 @@ const initSchema = z.object({
   replicas: intLike.pipe(z.number().int().min(1)).optional(),
   dry_run: z.boolean().optional(),
 });
-const addSchema = z.object({
+export const addSchema = z.object({
   n: intLike.pipe(z.number().int().min(1).max(256)),
   new_shards: z.array(shardDef).optional(),
   servers: z.record(serverName, z.array(shardId)).optional(),
   dry_run: z.boolean().optional(),
 });
-const rmSchema = z.object({
+export const rmSchema = z.object({
   n: intLike.pipe(z.number().int().min(0)),
   servers: z.array(serverName).optional(),
   force: z.boolean().optional(),
