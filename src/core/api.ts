@@ -194,6 +194,8 @@ export interface RouteDef {
   response: z.ZodType;
   /** what the failure bodies' `code` can be (besides INTERNAL, which any route can answer) */
   errors: ErrorCode[];
+  /** where a code answers another status on this route than its usual one (core/errors.ts) */
+  errorStatus?: Partial<Record<ErrorCode, number>>;
 }
 
 const BODY_ERRORS: ErrorCode[] = ['INVALID_JSON', 'INVALID_FIELD', 'PAYLOAD_TOO_LARGE'];
@@ -219,6 +221,7 @@ export const ROUTES: RouteDef[] = [
       summary: `Remove servers: the named ones and n minus that many at random${method === 'post' ? ' (POST accepted as DELETE)' : ''}; with dry_run, the plan only`,
       body: RmBody, response: z.union([RmOk, ChangePlan]),
       errors: [...BODY_ERRORS, 'NOT_CONFIGURED', 'TOO_MANY_TO_REMOVE', 'UNKNOWN_SERVER', 'LAST_REPLICA'],
+      errorStatus: { UNKNOWN_SERVER: 400 },
     }),
   ),
   {
@@ -262,6 +265,11 @@ export const ROUTES: RouteDef[] = [
     response: z.record(z.string(), z.unknown()), errors: [],
   },
 ];
+
+/** The status a code answers on a route. */
+export function errorStatusOf(r: RouteDef, code: ErrorCode): number {
+  return r.errorStatus?.[code] ?? ERROR_CODES[code];
+}
 
 /** Every path's methods, upper case, for the 405 answers. */
 export function allowedMethods(routes: readonly RouteDef[] = ROUTES): Record<string, string[]> {

@@ -14,8 +14,7 @@ import { HttpShardClient } from './shard-client.js';
 import { InProcessRuntime } from '../runtime/fake.js';
 import { createLogger } from '../shared/log.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
-import { ROUTES } from '../core/api.js';
-import { ERROR_CODES } from '../core/errors.js';
+import { ROUTES, errorStatusOf } from '../core/api.js';
 
 const SHIPPED = fileURLToPath(new URL('../../../docs/openapi.json', import.meta.url));
 type Doc = { paths: Record<string, Record<string, { operationId: string; responses: Record<string, { description: string }> }>> };
@@ -62,8 +61,8 @@ test("every route's error codes appear in its responses, under their status", ()
     const op = doc.paths[r.path.replace(/:([A-Za-z_]+)/g, '{$1}')][r.method];
     assert.equal(op.operationId, r.operationId);
     for (const code of [...r.errors, 'INTERNAL' as const]) {
-      const resp = op.responses[String(ERROR_CODES[code])];
-      assert.ok(resp, `${r.method} ${r.path}: no ${ERROR_CODES[code]} response for ${code}`);
+      const resp = op.responses[String(errorStatusOf(r, code))];
+      assert.ok(resp, `${r.method} ${r.path}: no ${errorStatusOf(r, code)} response for ${code}`);
       assert.match(resp.description, new RegExp(`\\b${code}\\b`));
     }
   }

@@ -4,8 +4,8 @@
  * shipped as docs/openapi.json (a test keeps the two identical: regenerate with `node scripts/openapi.mjs`).
  */
 import { z } from 'zod';
-import { ROUTES, type RouteDef } from '../core/api.js';
-import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { ROUTES, errorStatusOf, type RouteDef } from '../core/api.js';
+import type { ErrorCode } from '../core/errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -44,10 +44,10 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Not enough live replicas: the change was not applied (or was rolled back)',
 };
 
-function failureResponses(codes: ErrorCode[]): Json {
+function failureResponses(r: RouteDef): Json {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const c of new Set<ErrorCode>([...codes, 'METHOD_NOT_ALLOWED', 'INTERNAL'])) {
-    const st = ERROR_CODES[c];
+  for (const c of new Set<ErrorCode>([...r.errors, 'METHOD_NOT_ALLOWED', 'INTERNAL'])) {
+    const st = errorStatusOf(r, c);
     byStatus.set(st, [...(byStatus.get(st) ?? []), c]);
   }
   const out: Json = {};
@@ -96,7 +96,7 @@ export function buildOpenApi(version: string, routes: readonly RouteDef[] = ROUT
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: inputSchema(r.body) } } };
     op.responses = {
       '200': { description: 'Success', content: { 'application/json': { schema: outputSchema(r.response) } } },
-      ...failureResponses(r.errors),
+      ...failureResponses(r),
     };
     (paths[openApiPath(r.path)] ??= {})[r.method] = op;
   }
