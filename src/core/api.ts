@@ -91,7 +91,7 @@ export const ReadOk = z.object({ shards_queried: z.array(z.string()), data: z.ar
 export const MessageOk = z.object({ message: z.string(), status: z.literal('success') });
 export const ServerRows = z.object({ status: z.literal('success') }).catchall(z.array(Row)).describe('shard id -> every row that server holds');
 
-const ServerState = z.enum(['starting', 'up', 'down', 'recovering']);
+const ServerState = z.enum(['starting', 'serving', 'fenced', 'recovering', 'gone']);
 export const ClusterDetails = z.object({
   configured: z.boolean(),
   servers: z.array(z.object({ name: z.string(), status: ServerState, url: z.string().optional(), shards: z.array(z.string()), stale: z.boolean(), lastSeen: z.number() })),
@@ -130,7 +130,7 @@ export const VerifyReport = z.object({
   shards: z.array(
     z.object({
       shard: z.string(),
-      lb_rows: z.number().int(),
+      lb_rows: z.number().int().nullable().describe("the LB's key index (null while it is not known, after a restart)"),
       ok: z.boolean(),
       problem: z.string().optional(),
       replicas: z.array(

@@ -49,5 +49,6 @@ export function fail(code: ErrorCode, detail: string): never {
 
 /** The wire body of a failure. */
 export function failureBody(message: string, code?: ErrorCode): { message: string; status: 'failure'; code?: ErrorCode } {
-  return { message: message.startsWith('<Error>') ? message : `<Error> ${message}`, status: 'failure', ...(code ? { code } : {}) };
+  const m = message.startsWith('<Error>') ? message : `<Error> ${message}`;
+  return code ? { message: m, status: 'failure', code } : { message: m, status: 'failure' };
 }

@@ -77,7 +77,7 @@ test('rm: named plus random, never the last replica unless forced', () => {
     () => planRm(base, parseRmBody({ n: 1, servers: ['Server4', 'Server5'] }), seq(0)),
     (e: ApiError) => e.message === '<Error> Length of server list is more than removable instances',
   );
-  assert.throws(() => planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'] }), seq(0)), /last replica of shard sh1/);
+  assert.throws(() => planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'] }), seq(0)), /shard sh1 with no replica/);
   assert.equal(planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'], force: true }), seq(0)).removed.length, 3);
   assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Nope'] }), seq(0)), /Nope is not in the cluster/);
 });
@@ -143,8 +143,8 @@ test('dry run of add: templates stay templates (random ids), existing shards cop
 test('dry run of rm: named servers stopped, random picks shown as such, replicas left, unserved shards flagged', () => {
   const cases: [unknown, { stop: string[]; random: number; among?: string[]; servingAfter: Record<string, number>; min?: Record<string, number>; unavailable: string[]; lost: number }][] = [
     [{ n: 1, servers: ['Server0'] }, { stop: ['Server0'], random: 0, servingAfter: { sh1: 2, sh2: 1, sh3: 3, sh4: 2 }, unavailable: [], lost: 0 }],
-    // Server6 is sh2's last serving replica once Server0 goes (Server4 is down): sh2 left unserved
-    [{ n: 2, servers: ['Server0', 'Server6'] }, { stop: ['Server0', 'Server6'], random: 0, servingAfter: { sh1: 2, sh2: 0, sh3: 2, sh4: 2 }, unavailable: ['sh2'], lost: 0 }],
+    // Server6 is sh2's last serving replica once Server0 goes (Server4 is down): refused unless forced, and then flagged
+    [{ n: 2, servers: ['Server0', 'Server6'], force: true }, { stop: ['Server0', 'Server6'], random: 0, servingAfter: { sh1: 2, sh2: 0, sh3: 2, sh4: 2 }, unavailable: ['sh2'], lost: 0 }],
     [
       { n: 2, servers: ['Server4'] },
       { stop: ['Server4'], random: 1, among: ['Server0', 'Server1', 'Server3', 'Server5', 'Server6'], servingAfter: { sh1: 3, sh2: 2, sh3: 3, sh4: 2 }, min: { sh1: 2, sh2: 1, sh3: 2, sh4: 1 }, unavailable: [], lost: 0 },
@@ -164,6 +164,7 @@ test('dry run of rm: named servers stopped, random picks shown as such, replicas
     assert.equal(p.N_after, 6 - (body as { n: number }).n, at);
   }
   // refused exactly when the real rm is refused
-  assert.throws(() => planRmChange(facts, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'] })), /last replica of shard sh1/);
+  assert.throws(() => planRmChange(facts, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'] })), /shard sh1 with no serving replica/);
+  assert.throws(() => planRmChange(facts, parseRmBody({ n: 2, servers: ['Server0', 'Server6'] })), /shard sh2 with no serving replica/);
   assert.throws(() => planRmChange(facts, parseRmBody({ n: 1, servers: ['Nope'] })), /Nope is not in the cluster/);
 });

@@ -105,7 +105,12 @@ export interface RmPlan {
   topology: Topology;
 }
 
-export function planRm(cur: Topology, b: RmBody, rand: Rand): RmPlan {
+/**
+ * `serving` (shard -> its serving replicas) is what a removal is judged by: a shard must keep a replica that holds
+ * every acknowledged change, not merely a placed one (a fenced or recovering replica is no source). Without it,
+ * every placed replica counts as serving.
+ */
+export function planRm(cur: Topology, b: RmBody, rand: Rand, serving?: Record<string, readonly string[]>): RmPlan {
   if (b.servers.length > b.n) fail('TOO_MANY_TO_REMOVE', 'Length of server list is more than removable instances');
   const all = Object.keys(cur.servers);
   const seen = new Set<string>();
@@ -115,27 +120,41 @@ export function planRm(cur: Topology, b: RmBody, rand: Rand): RmPlan {
     seen.add(s);
   }
   if (b.n > all.length) fail('TOO_MANY_TO_REMOVE', `Cannot remove ${b.n} servers: the cluster has ${all.length}`);
-  const removed = [...b.servers];
-  const replicas = replicaCounts(cur);
-  for (const s of removed) for (const sh of cur.servers[s]) replicas.set(sh, replicas.get(sh)! - 1);
-  if (!b.force) {
-    const lost = [...replicas].find(([, c]) => c <= 0);
-    if (lost) fail('LAST_REPLICA', `Removing these servers would remove the last replica of shard ${lost[0]} (pass "force": true to allow it)`);
+  const left = new Map<string, Set<string>>();
+  for (const sh of cur.shards) {
+    const placed = Object.keys(cur.servers).filter((n) => cur.servers[n].includes(sh.Shard_id));
+    left.set(sh.Shard_id, new Set(serving ? placed.filter((n) => serving[sh.Shard_id]?.includes(n)) : placed));
   }
-  // the rest at random, among servers whose removal leaves every shard a replica (unless forced)
+  const take = (srv: string) => {
+    for (const sh of cur.servers[srv]) left.get(sh)?.delete(srv);
+  };
+  const removed = [...b.servers];
+  for (const s of removed) take(s);
+  if (!b.force) {
+    const lost = [...left].find(([, set]) => set.size === 0);
+    if (lost) {
+      const why = serving ? 'serving replica' : 'replica';
+      fail('LAST_REPLICA', `Removing ${removed.join(', ')} would leave shard ${lost[0]} with no ${why} (its rows would be gone); wait for its other replicas to serve, or pass "force": true`);
+    }
+  }
+  // the rest at random, among servers whose removal leaves every shard a serving replica (unless forced)
   while (removed.length < b.n) {
-    const cands = all.filter(
-      (s) => !removed.includes(s) && (b.force || cur.servers[s].every((sh) => replicas.get(sh)! > 1)),
-    );
+    const cands = all.filter((s) => !removed.includes(s) && (b.force || cur.servers[s].every((sh) => keepsOne(left.get(sh), s))));
     if (cands.length === 0)
-      fail('LAST_REPLICA', `Cannot pick ${b.n - removed.length} more servers without removing the last replica of a shard`);
+      fail('LAST_REPLICA', `Cannot pick ${b.n - removed.length} more servers without removing the last serving replica of a shard`);
     const pick = cands[rand(cands.length)];
-    for (const sh of cur.servers[pick]) replicas.set(sh, replicas.get(sh)! - 1);
+    take(pick);
     removed.push(pick);
   }
   const servers = { ...cur.servers };
   for (const s of removed) delete servers[s];
   return { removed, topology: { ...cur, servers } };
+}
+
+/** Does a shard still have a serving replica once `srv` is gone? */
+function keepsOne(left: Set<string> | undefined, srv: string): boolean {
+  const n = left?.size ?? 0;
+  return left?.has(srv) ? n > 1 : n > 0;
 }
 
 export function replicaCounts(t: Topology): Map<string, number> {
@@ -289,7 +308,7 @@ export function planRmChange(facts: ClusterFacts, b: RmBody): ChangePlan {
   const cur = facts.topology ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
   // the same checks the real command makes (the random part too: it fails if no pick is possible)
   let k = 0;
-  planRm(cur, b, (n) => k++ % n);
+  planRm(cur, b, (n) => k++ % n, facts.serving);
   const named = [...b.servers];
   const servers = { ...cur.servers };
   for (const s of named) delete servers[s];
@@ -299,7 +318,13 @@ export function planRmChange(facts: ClusterFacts, b: RmBody): ChangePlan {
   const randomCount = b.n - named.length;
   const left = replicaCounts({ ...cur, servers });
   if (randomCount > 0) {
-    const among = Object.keys(servers).filter((s) => b.force || servers[s].every((sh) => left.get(sh)! > 1));
+    // the candidates planRm picks from: servers whose removal leaves every shard a serving replica (unless forced)
+    const servingLeft = new Map(cur.shards.map((s) => [s.Shard_id, new Set(servingOf(facts, s.Shard_id).filter((x) => !named.includes(x)))]));
+    const keeps = (srv: string, sh: string) => {
+      const l = servingLeft.get(sh)!;
+      return l.has(srv) ? l.size > 1 : l.size > 0;
+    };
+    const among = Object.keys(servers).filter((s) => b.force || servers[s].every((sh) => keeps(s, sh)));
     p.random_stop = { count: randomCount, among };
     p.notes.push(`${randomCount} more server${randomCount > 1 ? 's are' : ' is'} picked at random when the change is made, among ${among.join(', ')}`);
   }

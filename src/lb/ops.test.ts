@@ -38,7 +38,7 @@ class CountingClient extends HttpShardClient {
 async function setup() {
   const runtime = new InProcessRuntime();
   const client = new CountingClient({ timeoutMs: 3000 });
-  const cluster = new Cluster({ runtime, client, log: createLogger('ops-test'), heartbeat: { intervalMs: 100, timeoutMs: 200, misses: 2 }, respawnTries: 2 });
+  const cluster = new Cluster({ runtime, client, log: createLogger('ops-test'), heartbeat: { intervalMs: 100, timeoutMs: 200, misses: 2 }, retryBaseMs: 50 });
   const app = createLbApp({ cluster, log: createLogger('ops-test') });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await app.request(path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });

@@ -7,7 +7,7 @@ const up = (server: string, digest?: string, count = 3): ReplicaProbe => (digest
 const down = (server: string): ReplicaProbe => ({ server, serving: false });
 
 test('compareReplicas: the verdict of each replica and of the shard', () => {
-  const cases: [string, number, ReplicaProbe[], string[], boolean, RegExp?][] = [
+  const cases: [string, number | null, ReplicaProbe[], string[], boolean, RegExp?][] = [
     ['all agree', 3, [up('A', 'x'), up('B', 'x'), up('C', 'x')], ['agree', 'agree', 'agree'], true],
     ['one differs: the majority is the reference', 3, [up('A', 'x'), up('B', 'y', 4), up('C', 'x')], ['agree', 'differs', 'agree'], false, /B differs from A, C/],
     ['a tie: the group matching the LB index wins', 3, [up('A', 'y', 4), up('B', 'x')], ['differs', 'agree'], false, /A differs from B/],
@@ -16,6 +16,7 @@ test('compareReplicas: the verdict of each replica and of the shard', () => {
     ['no serving replica', 0, [down('A'), down('B')], ['not-serving', 'not-serving'], false, /no serving replica/],
     ['agree but not with the LB index', 5, [up('A', 'x'), up('B', 'x')], ['agree', 'agree'], false, /LB's key index has 5/],
     ['an empty shard', 0, [up('A', 'e', 0), up('B', 'e', 0)], ['agree', 'agree'], true],
+    ['the LB index unknown (after a restart): replicas compared with each other only', null, [up('A', 'x'), up('B', 'x')], ['agree', 'agree'], true],
   ];
   for (const [name, lbRows, probes, verdicts, ok, problem] of cases) {
     const c = compareReplicas('sh1', lbRows, probes);

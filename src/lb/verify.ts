@@ -20,8 +20,8 @@ export interface ReplicaCheck {
 
 export interface ShardCheck {
   shard: string;
-  /** the LB's key index: the rows every serving replica should hold */
-  lb_rows: number;
+  /** the LB's key index: the rows every serving replica should hold (null when the LB does not know it yet) */
+  lb_rows: number | null;
   /** true when every serving replica agrees (with each other and with lb_rows) */
   ok: boolean;
   /** one line when not ok: what differs and where */
@@ -51,7 +51,7 @@ export interface ReplicaProbe {
  * The shard is ok when at least one replica serves, every serving one answered and agrees, and the count equals
  * the LB's index.
  */
-export function compareReplicas(shard: string, lbRows: number, probes: readonly ReplicaProbe[]): ShardCheck {
+export function compareReplicas(shard: string, lbRows: number | null, probes: readonly ReplicaProbe[]): ShardCheck {
   const groups = new Map<string, { members: string[]; rows: number }>();
   for (const p of probes) {
     if (!p.serving || !p.digest) continue;
@@ -76,7 +76,7 @@ export function compareReplicas(shard: string, lbRows: number, probes: readonly 
   if (serving.length === 0) problem = `shard ${shard} has no serving replica`;
   else if (differs.length) problem = `shard ${shard}: ${differs.join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from ${ref![1].members.join(', ')}`;
   else if (unreachable.length) problem = `shard ${shard}: ${unreachable.join(', ')} did not answer`;
-  else if (ref && ref[1].rows !== lbRows) problem = `shard ${shard}: every replica holds ${ref[1].rows} rows but the LB's key index has ${lbRows}`;
+  else if (ref && lbRows !== null && ref[1].rows !== lbRows) problem = `shard ${shard}: every replica holds ${ref[1].rows} rows but the LB's key index has ${lbRows}`;
   return { shard, lb_rows: lbRows, ok: problem === undefined, ...(problem ? { problem } : {}), replicas };
 }
 
@@ -98,7 +98,6 @@ export function summarise(shards: ShardCheck[]): VerifyReport {
 export async function verifyCluster(cluster: Cluster, shards?: string[], timeoutMs = 10_000): Promise<VerifyReport> {
   cluster.keyColumn(); // NOT_CONFIGURED first
   const ids = shards ?? (cluster.topology()?.shards.map((s) => s.Shard_id) ?? []);
-  const client = cluster.shardClient;
   const checks = await Promise.all(
     ids.map((id) =>
       cluster.withShardLock(id, async (view) => {
@@ -107,14 +106,14 @@ export async function verifyCluster(cluster: Cluster, shards?: string[], timeout
             const serving = view.ready.includes(server);
             if (!serving) return { server, serving };
             try {
-              const d = (await withTimeout(client.digest(server, [id]), timeoutMs))[id];
+              const d = (await withTimeout(cluster.digest(server, [id]), timeoutMs))[id];
               return d ? { server, serving, digest: d } : { server, serving, error: 'no such shard on the server' };
             } catch (e) {
               return { server, serving, error: e instanceof Error ? e.message : String(e) };
             }
           }),
         );
-        return compareReplicas(id, view.rows, probes);
+        return compareReplicas(id, view.indexed ? view.rows : null, probes);
       }),
     ),
   );

@@ -6,7 +6,6 @@ import type { Context, Hono } from 'hono';
 import { ApiError, failureBody, type ErrorCode } from '../core/errors.js';
 import type { Logger } from './log.js';
 
-/** A failure answer; `code` is the machine-readable one from core/errors.ts (API.md: error bodies may carry it). */
 export function jsonFailure(c: Context, status: number, message: string, code?: ErrorCode): Response {
   return c.json(failureBody(message, code), status as 400);
 }

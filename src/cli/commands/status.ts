@@ -20,7 +20,7 @@ interface Incident {
   rowsCopied: number;
 }
 
-const colour = (s: string) => (s === 'up' ? chalk.green(s) : s === 'down' ? chalk.red(s) : chalk.yellow(s));
+const colour = (s: string) => (s === 'serving' ? chalk.green(s) : s === 'fenced' || s === 'gone' ? chalk.red(s) : chalk.yellow(s));
 
 export async function statusCmd(o: GlobalOpts): Promise<void> {
   const url = lbUrl(o);

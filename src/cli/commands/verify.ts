@@ -20,7 +20,7 @@ export function verifyTable(r: VerifyReport): string {
     ['SHARD', 'ROWS', ...servers, 'RESULT'],
     r.shards.map((s) => [
       s.shard,
-      s.lb_rows,
+      s.lb_rows ?? '?',
       ...servers.map((srv) => {
         const x = s.replicas.find((y) => y.server === srv);
         if (!x) return '';
