@@ -57,7 +57,7 @@ export function slotShares(ring: HashRing): Map<string, number> {
 export function explainKey(cluster: Cluster, key: number, requestId?: number): KeyExplanation {
   cluster.keyColumn(); // NOT_CONFIGURED first
   const def = cluster.topology()!.shards.find((s) => key >= s.Stud_id_low && key < s.Stud_id_low + s.Shard_size);
-  if (!def) fail('KEY_OUT_OF_RANGE', `${cluster.keyColumn()} ${key} is outside every shard`);
+  if (!def) fail('KEY_OUT_OF_RANGE', `${cluster.keyColumn()} ${key} is outside every shard (shardctl status lists their key ranges)`);
   const view = cluster.shardView(def.Shard_id)!;
   const shares = slotShares(view.ring);
   const replicas = view.replicas.map((server) => {

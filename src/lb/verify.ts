@@ -95,7 +95,7 @@ export function summarise(shards: ShardCheck[]): VerifyReport {
  * Checks the given shards (all by default), in parallel across shards, each inside its own executor. Does not
  * fence or repair anything: it only reports.
  */
-export async function verifyCluster(cluster: Cluster, shards?: string[], timeoutMs = 10_000): Promise<VerifyReport> {
+export async function verifyCluster(cluster: Cluster, shards?: string[], timeoutMs = 5_000): Promise<VerifyReport> {
   cluster.keyColumn(); // NOT_CONFIGURED first
   const ids = shards ?? (cluster.topology()?.shards.map((s) => s.Shard_id) ?? []);
   const checks = await Promise.all(
