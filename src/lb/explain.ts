@@ -10,7 +10,7 @@ import type { Cluster } from './cluster.js';
 
 export interface ReplicaShare {
   server: string;
-  /** the server's state (up, down, starting, recovering) */
+  /** the server's state (core/server-status.ts: starting, serving, fenced, recovering, gone) */
   state: string;
   serving: boolean;
   /** slots of the ring that route to it (0 when not serving), and that as a fraction of the ring */
