@@ -1,44 +1,35 @@
-/** The CLI's calls to the LB: JSON in and out, and a clear line when nothing answers. */
+/**
+ * The CLI's calls to the LB go through the package's typed client (src/client); this file turns its errors into
+ * the CLI's one-line failures and keeps the generic helpers the lifecycle commands use.
+ */
 import { request } from 'undici';
+import { ShardctlClient, ShardctlConnectionError, ShardctlError, type HttpMethod } from '../client/index.js';
 import { ExitError } from './errors.js';
+import { lbUrl, type GlobalOpts } from './context.js';
 
-export interface LbAnswer {
-  status: number;
-  body: unknown;
+/** A client error as the CLI's one line (and exit code 1). */
+export function cliError(e: unknown): unknown {
+  if (e instanceof ShardctlConnectionError)
+    return new ExitError(
+      e.refused ? `no load balancer answers at ${e.url}: start one with \`shardctl up\` (or pass --url)` : e.message,
+    );
+  if (e instanceof ShardctlError) return new ExitError(e.message);
+  return e;
 }
 
-export async function callLb(base: string, method: string, path: string, payload?: unknown, timeoutMs = 120_000): Promise<LbAnswer> {
-  let res;
+/** Runs fn with a client for the LB these options name; its failures become the CLI's one-line errors. */
+export async function withLb<T>(o: GlobalOpts | string, fn: (c: ShardctlClient) => Promise<T>, timeoutMs?: number): Promise<T> {
+  const client = new ShardctlClient(typeof o === 'string' ? o : lbUrl(o), { timeoutMs });
   try {
-    res = await request(`${base}${path}`, {
-      method: method as 'GET',
-      headers: payload === undefined ? undefined : { 'content-type': 'application/json' },
-      body: payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+    return await fn(client);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as { cause?: NodeJS.ErrnoException }).cause?.code;
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')
-      throw new ExitError(`no load balancer answers at ${base}: start one with \`shardctl up\` (or pass --url)`);
-    throw new ExitError(`cannot reach the load balancer at ${base}: ${(e as Error).message}`);
+    throw cliError(e);
   }
-  const text = await res.body.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.statusCode, body };
 }
 
 /** Calls the LB and throws ExitError with the LB's own message on a non-2xx answer. */
 export async function callOk(base: string, method: string, path: string, payload?: unknown, timeoutMs?: number): Promise<unknown> {
-  const r = await callLb(base, method, path, payload, timeoutMs);
-  if (r.status >= 200 && r.status < 300) return r.body;
-  const msg = (r.body as { message?: unknown })?.message;
-  throw new ExitError(`${method} ${path} failed (HTTP ${r.status}): ${typeof msg === 'string' ? msg : JSON.stringify(r.body)}`);
+  return withLb(base, (c) => c.request(method as HttpMethod, path, payload), timeoutMs);
 }
 
 export async function waitForLb(base: string, timeoutMs: number, alive: () => boolean = () => true): Promise<boolean> {

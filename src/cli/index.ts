@@ -14,6 +14,8 @@ import { downCmd, killCmd, logsCmd, psCmd, upCmd } from './commands/lifecycle.js
 import { VERSION } from './images.js';
 import { registerBench } from './commands/bench.js';
 import { registerChaos } from './commands/chaos.js';
+import { verifyCmd } from './commands/verify.js';
+import { explainCmd } from './commands/explain.js';
 
 // `shardctl status | head` closes the pipe early: end quietly, as other CLIs do
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -87,7 +89,8 @@ common(program.command('build'))
 
 common(program.command('init [config]'))
   .description('configure the database (replaces any existing one): a JSON file, or a shipped config: default, a2, a3')
-  .action(run(async (f: string | undefined, _o, c: Command) => initCmd(f, opts(c))));
+  .option('--dry-run', 'show the plan (servers started and stopped, rows dropped), change nothing')
+  .action(run(async (f: string | undefined, _o, c: Command) => initCmd(f, c.opts())));
 
 common(program.command('status'))
   .description('shards, key ranges, replicas, server health and recent incidents')
@@ -111,13 +114,15 @@ common(program.command('del <stud_id>'))
 
 common(program.command('add <payload>'))
   .description('POST /add: {"n":2,"new_shards":[...],"servers":{"Server4":["sh3"],"Server[5]":["sh2"]}}')
-  .action(run(async (p: string, _o, c: Command) => addCmd(p, opts(c))));
+  .option('--dry-run', 'show the plan (servers started, shards created or copied, rows moved), change nothing')
+  .action(run(async (p: string, _o, c: Command) => addCmd(p, c.opts())));
 
 common(program.command('rm [servers...]'))
   .description('DELETE /rm: remove the named servers (and --n minus that many random ones)')
   .option('--n <n>', 'how many servers to remove in all')
   .option('--force', 'allow removing the last replica of a shard')
   .option('--payload <json>', 'send this /rm payload as is')
+  .option('--dry-run', 'show the plan (servers stopped, replicas left per shard), change nothing')
   .action(run(async (s: string[], _o, c: Command) => rmCmd(s, c.opts())));
 
 common(program.command('kill <server>'))
@@ -137,6 +142,16 @@ common(program.command('logs <target>'))
 common(program.command('events'))
   .description('membership and recovery events, incidents with time-to-detect and time-to-serving')
   .action(run(async (_o, c: Command) => eventsCmd(opts(c))));
+
+common(program.command('verify'))
+  .description("compare every shard's serving replicas (rows and digest, at one position of the shard); exit 0 only when all agree")
+  .action(run(async (_o, c: Command) => verifyCmd(opts(c))));
+
+common(program.command('explain [stud_id]'))
+  .description('where a key goes: its shard and key range, the replicas a read can go to and their share of the ring, states')
+  .option('--request-id <r>', 'the slot of read request R and the replica it goes to')
+  .option('--range <keys...>', 'explain a read range instead: LOW HIGH (shards queried, the replica of each)')
+  .action(run(async (k: string | undefined, _o, c: Command) => explainCmd(k, c.opts())));
 
 registerBench(program, common, run);
 registerChaos(program, common, run);

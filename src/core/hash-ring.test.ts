@@ -101,3 +101,22 @@ test('server numbers come from the digits of the name', () => {
   assert.equal(typeof serverNumber('alpha'), 'number');
   assert.notEqual(serverNumber('alpha'), serverNumber('beta'));
 });
+
+test('slotOf and ownerOfSlot: where a request lands and who serves that slot', () => {
+  const r = new HashRing({ slots: 64, vnodes: 2, hash: OBVIOUS });
+  r.add('Server1'); // slots 10, 11
+  r.add('Server3'); // slots 30, 31
+  const cases: [number, number, string][] = [
+    [0, 0, 'Server1'],
+    [11, 11, 'Server1'],
+    [12, 12, 'Server3'],
+    [32, 32, 'Server1'],
+    [64 + 20, 20, 'Server3'],
+  ];
+  for (const [id, slot, owner] of cases) {
+    assert.equal(r.slotOf(id), slot, `slot of ${id}`);
+    assert.equal(r.ownerOfSlot(slot), owner, `owner of slot ${slot}`);
+    assert.equal(r.get(id), owner, `get(${id}) agrees`);
+  }
+  assert.equal(new HashRing({ slots: 8 }).ownerOfSlot(3), undefined);
+});

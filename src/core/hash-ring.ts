@@ -115,6 +115,17 @@ export class HashRing {
     return o < 0 ? undefined : this.names[o];
   }
 
+  /** The slot request `id` lands on (before walking clockwise to a server slot). */
+  slotOf(id: number): number {
+    return mod(this.hash.request(id), this.slots);
+  }
+
+  /** The server a request landing on `slot` goes to: the first server slot clockwise from it. */
+  ownerOfSlot(slot: number): string | undefined {
+    const o = this.owner[slot];
+    return o === undefined || o < 0 ? undefined : this.names[o];
+  }
+
   /** The slot each server's virtual nodes occupy (for tests and `status`). */
   layout(): Map<string, number[]> {
     const m = new Map<string, number[]>();

@@ -53,7 +53,7 @@ const shardId = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)')
   .refine((id) => !reservedShardId(id), { error: (iss) => `shard id ${reservedShardId(String(iss.input))}: pick another name` });
 const intLike = z.union([z.number().int(), z.string().regex(/^-?\d{1,15}$/).transform(Number)]);
-const shardDef = z.strictObject({
+export const shardDef = z.strictObject({
   Stud_id_low: intLike,
   Shard_id: shardId,
   Shard_size: intLike.pipe(z.number().int().positive()),
@@ -61,22 +61,25 @@ const shardDef = z.strictObject({
 /** Server names start with a letter or digit (they name containers, log files and data directories). */
 const serverName = z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9_.\-[\]]*$/, 'must start with a letter or digit, then letters, digits, _ . - or [ ]');
 
-const initSchema = z.object({
+export const initSchema = z.object({
   N: intLike.pipe(z.number().int().min(1).max(256)),
   schema: z.unknown(),
   shards: z.array(shardDef).min(1),
   servers: z.record(serverName, z.array(shardId)).optional(),
   replicas: intLike.pipe(z.number().int().min(1)).optional(),
+  dry_run: z.boolean().optional(),
 });
-const addSchema = z.object({
+export const addSchema = z.object({
   n: intLike.pipe(z.number().int().min(1).max(256)),
   new_shards: z.array(shardDef).optional(),
   servers: z.record(serverName, z.array(shardId)).optional(),
+  dry_run: z.boolean().optional(),
 });
-const rmSchema = z.object({
+export const rmSchema = z.object({
   n: intLike.pipe(z.number().int().min(0)),
   servers: z.array(serverName).optional(),
   force: z.boolean().optional(),
+  dry_run: z.boolean().optional(),
 });
 
 /** zod's first issue as "<path>: <message>", the way every other 400 names its field. */
@@ -97,33 +100,37 @@ export interface InitBody {
   shards: ShardDef[];
   servers: Record<string, string[]>;
   replicas?: number;
+  /** plan only: answer what would change, change nothing */
+  dry_run?: boolean;
 }
 export function parseInitBody(body: unknown): InitBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with N, schema, shards');
   const b = zparse(initSchema, body);
-  return { N: b.N, schema: parseSchema(b.schema), shards: b.shards, servers: b.servers ?? {}, replicas: b.replicas };
+  return { N: b.N, schema: parseSchema(b.schema), shards: b.shards, servers: b.servers ?? {}, replicas: b.replicas, dry_run: b.dry_run ?? false };
 }
 
 export interface AddBody {
   n: number;
   new_shards: ShardDef[];
   servers: Record<string, string[]>;
+  dry_run?: boolean;
 }
 export function parseAddBody(body: unknown): AddBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with n and servers');
   const b = zparse(addSchema, body);
-  return { n: b.n, new_shards: b.new_shards ?? [], servers: b.servers ?? {} };
+  return { n: b.n, new_shards: b.new_shards ?? [], servers: b.servers ?? {}, dry_run: b.dry_run ?? false };
 }
 
 export interface RmBody {
   n: number;
   servers: string[];
   force: boolean;
+  dry_run?: boolean;
 }
 export function parseRmBody(body: unknown): RmBody {
   if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object with n and servers');
   const b = zparse(rmSchema, body);
-  return { n: b.n, servers: b.servers ?? [], force: b.force ?? false };
+  return { n: b.n, servers: b.servers ?? [], force: b.force ?? false, dry_run: b.dry_run ?? false };
 }
 
 /** Shard-server bodies. */

@@ -7,12 +7,22 @@ import { parseAddBody, parseDelBody, parseInitBody, parseReadBody, parseRmBody, 
 import { installErrorHandlers, methodNotAllowed, readObject } from '../shared/http-errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Cluster } from './cluster.js';
+import { allowedMethods } from '../core/api.js';
+import { parseKey } from '../core/table.js';
+import { fail } from '../core/errors.js';
+import { PACKAGE_VERSION } from '../shared/version.js';
+import { dryRunAdd, dryRunInit, dryRunRm } from './dry-run.js';
+import { explainKey, explainRange } from './explain.js';
+import { openApiText } from './openapi.js';
+import { verifyAfterRecovery, verifyCluster } from './verify.js';
 
 export interface LbAppOptions {
   cluster: Cluster;
   log: Logger;
   /** request body limit, bytes (API.md: 4 MiB by default) */
   maxBody?: number;
+  /** verify the shards of every completed recovery and record the outcome as an event (default true) */
+  verifyRecoveries?: boolean;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
@@ -21,6 +31,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   const app = new Hono();
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 4 * 1024 * 1024;
+  if (opts.verifyRecoveries !== false) verifyAfterRecovery(cluster);
 
   const body = (c: Context) => readObject(c, maxBody);
   const schema = () => {
@@ -30,6 +41,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
 
   app.post('/init', async (c) => {
     const b = parseInitBody(await body(c));
+    if (b.dry_run) return c.json(dryRunInit(cluster, b));
     await cluster.init(b);
     return c.json({ message: 'Configured Database', status: 'success' });
   });
@@ -37,12 +49,16 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.get('/status', (c) => c.json(cluster.status()));
 
   app.post('/add', async (c) => {
-    const r = await cluster.add(parseAddBody(await body(c)));
+    const b = parseAddBody(await body(c));
+    if (b.dry_run) return c.json(dryRunAdd(cluster, b));
+    const r = await cluster.add(b);
     return c.json({ N: r.N, message: r.message, status: 'successful' });
   });
 
   const rm = async (c: Context) => {
-    const r = await cluster.rm(parseRmBody(await body(c)));
+    const b = parseRmBody(await body(c));
+    if (b.dry_run) return c.json(dryRunRm(cluster, b));
+    const r = await cluster.rm(b);
     return c.json({ message: { N: r.N, servers: r.servers }, status: 'successful' });
   };
   app.delete('/rm', rm);
@@ -91,18 +107,24 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.get('/cluster', (c) => c.json({ ...cluster.details(), status: 'success' }));
   app.get('/events', (c) => c.json({ events: cluster.events.list(), incidents: cluster.events.incidents, status: 'success' }));
 
-  methodNotAllowed(app, {
-    '/init': ['POST'],
-    '/status': ['GET'],
-    '/add': ['POST'],
-    '/rm': ['DELETE', 'POST'],
-    '/read': ['POST'],
-    '/write': ['POST'],
-    '/update': ['PUT'],
-    '/del': ['DELETE'],
-    '/read/:server': ['GET'],
-    '/cluster': ['GET'],
-    '/events': ['GET'],
+  // operator tools (not in the assignment): replicas compared, where a key goes, this API as OpenAPI 3.1
+  app.get('/verify', async (c) => c.json({ ...(await verifyCluster(cluster)), status: 'success' }));
+  app.get('/explain', (c) => {
+    const q = (k: string) => {
+      const v = c.req.query(k);
+      return v === undefined || v === '' ? undefined : parseKey(v, k);
+    };
+    const rid = q('request_id');
+    const key = q(schema().columns[0]);
+    const low = q('low');
+    const high = q('high');
+    if (key !== undefined) return c.json({ ...explainKey(cluster, key, rid), status: 'success' });
+    if (low !== undefined && high !== undefined) return c.json({ ...explainRange(cluster, low, high, rid), status: 'success' });
+    return fail('INVALID_FIELD', `pass ${schema().columns[0]}=<key>, or low=<key>&high=<key> for a read range`);
   });
+  app.get('/openapi.json', (c) => c.body(openApiText(PACKAGE_VERSION), 200, JSON_HEADERS));
+
+  // the 405 answers come from the route table (core/api.ts), which the OpenAPI document is built from too
+  methodNotAllowed(app, allowedMethods());
   return app;
 }

@@ -7,7 +7,10 @@
  *  - membership.ts: /init, /add, /rm; resume.ts: the LB's own restart; data.ts: the request path.
  */
 
-import type { Rand } from '../core/plans.js';
+import type { HashRing } from '../core/hash-ring.js';
+import type { Rand, Topology } from '../core/plans.js';
+import type { ShardDef } from '../core/shard-map.js';
+import type { ServerStatus } from '../core/server-status.js';
 import type { AddBody, InitBody, RmBody } from '../core/schemas.js';
 import type { Row, Schema } from '../core/table.js';
 import type { Logger } from '../shared/log.js';
@@ -26,9 +29,23 @@ import { Replication } from './replication.js';
 import { Resume } from './resume.js';
 import { ServerTable } from './servers.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
-import type { ShardClient } from './shard-client.js';
+import type { ShardClient, ShardDigest } from './shard-client.js';
+import { fail } from '../core/errors.js';
 
 export type { ReadResult };
+
+/** A read-only view of one shard (Cluster.shardView), for the operator tools. */
+export interface ShardView {
+  def: ShardDef;
+  replicas: string[];
+  /** the replicas serving reads and writes, in replica order */
+  ready: string[];
+  ring: HashRing;
+  /** rows in the LB's key index */
+  rows: number;
+  /** false when the key index is not known (after an LB restart with no serving replica): `rows` means nothing */
+  indexed: boolean;
+}
 
 export interface ClusterOptions extends SettingsInput {
   runtime: ServerRuntime;
@@ -144,6 +161,47 @@ export class Cluster {
         upstreamOps: c.client.ops,
       },
     };
+  }
+
+  // ---------------------------------------------------------------- operator views (lb/verify.ts, lb/explain.ts, lb/dry-run.ts)
+
+  /** The configured topology (schema, shards, placement), or undefined before /init. */
+  topology(): Topology | undefined {
+    return this.membership.topology();
+  }
+
+  /** One shard as the data path sees it now: its replicas, the serving ones, its ring, its key index size. */
+  shardView(id: string): ShardView | undefined {
+    const sh = this.c.topo.shard(id);
+    if (!sh) return undefined;
+    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size, indexed: sh.indexed };
+  }
+
+  /** One server's state and address. */
+  serverView(name: string): { status: ServerStatus; url?: string } | undefined {
+    const e = this.c.servers.get(name);
+    return e && { status: e.status, url: e.url };
+  }
+
+  /** The request id the next read will take (a read picks its replica of each shard by it, on the shard's ring). */
+  get nextRequestId(): number {
+    return this.data.nextRequestId;
+  }
+
+  /** Runs fn in the shard's executor (its lock): after every change queued before it, before every later one. */
+  withShardLock<T>(id: string, fn: (view: ShardView) => Promise<T>): Promise<T> {
+    const sh = this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`);
+    return sh.run(() => fn(this.shardView(id)!));
+  }
+
+  /** The servers' /digest (row count and SHA-1 per shard). */
+  digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>> {
+    return this.c.client.digest(server, shards);
+  }
+
+  /** fn runs after every recovery whose server serves again, with that server's shards. */
+  onRecovered(fn: (server: string, shards: string[]) => void): void {
+    this.recovery.onServing.push(fn);
   }
 
   init(body: InitBody): Promise<void> {

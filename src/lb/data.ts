@@ -28,6 +28,11 @@ export class DataPath {
     private readonly fault: (server: string, reason: string) => void,
   ) {}
 
+  /** The request id the next read takes (GET /explain). */
+  get nextRequestId(): number {
+    return (this.reqId + 1) & 0x3ffffff;
+  }
+
   keyColumn(): string {
     return this.c.topo.requireSchema().columns[0];
   }

@@ -39,6 +39,8 @@ class StaleAttempt extends Error {}
 export class Recovery {
   /** servers with a recovery loop running */
   private readonly active = new Set<ServerEntry>();
+  /** called after every recovery whose server serves again, with its shards (lb/verify.ts records a check) */
+  readonly onServing: ((server: string, shards: string[]) => void)[] = [];
 
   constructor(private readonly c: LbContext) {}
 
@@ -89,6 +91,7 @@ export class Recovery {
         c.events.closeIncident(inc, 'serving');
         c.events.add({ kind: 'serving', server: e.name, ms: inc.timeToServingMs, detail: `serving again ${inc.timeToServingMs} ms after detection` });
         persist(c);
+        for (const fn of this.onServing) fn(e.name, [...e.shards]);
       } else if (!c.servers.current(e)) c.events.closeIncident(inc, 'dropped');
     } finally {
       this.active.delete(e);

@@ -73,6 +73,18 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
   assert.equal((await allRows(url)).length, 1000);
   await replicasIdentical(url);
 
+  // operator tools on docker: the recovery was verified; verify and explain answer; a dry run changes nothing
+  await until('the recovery verified', async () => (await call(url, 'GET', '/events')).body.events.some((e: { kind: string; server?: string }) => e.kind === 'verified' && e.server === 'Server3'), 30_000);
+  const verify = await sh(['verify', '--name', NAME]);
+  assert.equal(verify.code, 0, verify.stderr);
+  const explain = JSON.parse((await sh(['explain', '5000', '--json', '--name', NAME])).stdout);
+  assert.equal(explain.shard, 'sh2');
+  assert.equal(explain.replicas.reduce((n: number, r: { slots: number }) => n + r.slots, 0), explain.ring.slots);
+  const dry = await sh(['add', JSON.stringify({ n: 1, servers: { 'Server[9]': ['sh1'] } }), '--dry-run', '--json', '--name', NAME]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(JSON.parse(dry.stdout).spawn, [{ server: 'Server[9]', random: true, shards: ['sh1'] }]);
+  assert.equal((await clusterContainers()).filter((c) => c.role === 'server' && c.state === 'running').length, 6, 'a dry run starts nothing');
+
   // add two servers, remove three: containers appear and disappear, data stays complete
   const add = await sh(['add', JSON.stringify({ n: 2, new_shards: [{ Stud_id_low: 16384, Shard_id: 'sh5', Shard_size: 4096 }], servers: { Server7: ['sh1', 'sh5'], 'Server[9]': ['sh2', 'sh5'] } }), '--name', NAME]);
   assert.equal(add.code, 0, add.stderr);

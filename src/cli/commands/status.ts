@@ -1,6 +1,6 @@
 /** `shardctl status` and `shardctl events`: the cluster as the LB sees it, with health and incidents. */
 import chalk from 'chalk';
-import { callOk } from '../http.js';
+import { withLb } from '../http.js';
 import { print, table } from '../io.js';
 import { lbUrl, type GlobalOpts } from '../context.js';
 
@@ -25,8 +25,7 @@ const colour = (s: string) => (s === 'serving' ? chalk.green(s) : s === 'fenced'
 
 export async function statusCmd(o: GlobalOpts): Promise<void> {
   const url = lbUrl(o);
-  const status = await callOk(url, 'GET', '/status');
-  const d = (await callOk(url, 'GET', '/cluster')) as Details;
+  const [status, d] = await withLb(url, (c) => Promise.all([c.status(), c.cluster() as Promise<unknown> as Promise<Details>]));
   print(o.json, { ...(status as object), health: d }, () => {
     if (!d.configured) {
       process.stdout.write(`LB at ${url}: no database configured yet (run \`shardctl init\`)\n`);
@@ -65,7 +64,7 @@ function incidentRow(i: Incident): (string | number)[] {
 }
 
 export async function eventsCmd(o: GlobalOpts): Promise<void> {
-  const body = (await callOk(lbUrl(o), 'GET', '/events')) as { events: { t: number; kind: string; server?: string; shard?: string; detail?: string }[]; incidents: Incident[] };
+  const body = await withLb(o, (c) => c.events());
   print(o.json, body, () => {
     for (const e of body.events)
       process.stdout.write(`${new Date(e.t).toISOString()}  ${e.kind.padEnd(14)} ${(e.server ?? '').padEnd(12)} ${e.shard ?? ''} ${e.detail ?? ''}\n`);
