@@ -74,6 +74,7 @@ common(program.command('up'))
   .option('--slots <n>', 'slots per shard ring; default 512')
   .option('--vnodes <n>', 'virtual nodes per server; default log2(slots) = 9')
   .option('--max-body <bytes>', 'request body limit; default 4 MiB')
+  .option('--console-actions', 'the web console (GET /, `shardctl console`) may kill, add and remove servers, after a confirmation; read-only without it')
   .action(run(async (_o, c: Command) => upCmd(c.opts())));
 
 common(program.command('down'))

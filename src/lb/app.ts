@@ -7,12 +7,19 @@ import { parseAddBody, parseDelBody, parseInitBody, parseReadBody, parseRmBody, 
 import { installErrorHandlers, methodNotAllowed, readObject } from '../shared/http-errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Cluster } from './cluster.js';
+import { mountConsole, type ConsoleOptions } from './console/routes.js';
+import { LbMetrics } from './metrics.js';
+import { refuseCrossSite } from './origin-guard.js';
 
 export interface LbAppOptions {
   cluster: Cluster;
   log: Logger;
   /** request body limit, bytes (API.md: 4 MiB by default) */
   maxBody?: number;
+  /** the console at GET / (issue 12): what it shows about the LB, and whether it may act */
+  console?: ConsoleOptions;
+  /** the per-shard counters the console shows (one is made when not given) */
+  metrics?: LbMetrics;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
@@ -21,6 +28,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   const app = new Hono();
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 4 * 1024 * 1024;
+  const metrics = opts.metrics ?? new LbMetrics();
 
   const body = (c: Context) => readObject(c, maxBody);
   const schema = () => {
@@ -28,7 +36,9 @@ export function createLbApp(opts: LbAppOptions): Hono {
     return cluster.currentSchema!;
   };
 
+  // every handler that changes state starts with refuseCrossSite (origin-guard.ts): no cross-site writes
   app.post('/init', async (c) => {
+    refuseCrossSite(c);
     const b = parseInitBody(await body(c));
     await cluster.init(b);
     return c.json({ message: 'Configured Database', status: 'success' });
@@ -37,11 +47,13 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.get('/status', (c) => c.json(cluster.status()));
 
   app.post('/add', async (c) => {
+    refuseCrossSite(c);
     const r = await cluster.add(parseAddBody(await body(c)));
     return c.json({ N: r.N, message: r.message, status: 'successful' });
   });
 
   const rm = async (c: Context) => {
+    refuseCrossSite(c);
     const r = await cluster.rm(parseRmBody(await body(c)));
     return c.json({ message: { N: r.N, servers: r.servers }, status: 'successful' });
   };
@@ -51,7 +63,9 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.post('/read', async (c) => {
     const b = await body(c);
     const { low, high } = parseReadBody(schema(), b);
+    const t0 = metrics.start();
     const r = await cluster.read(low, high);
+    metrics.read(r.shards, t0);
     let data = '';
     for (const arr of r.bodies) {
       // each is "[...]": splice the rows in without parsing them
@@ -61,23 +75,33 @@ export function createLbApp(opts: LbAppOptions): Hono {
   });
 
   app.post('/write', async (c) => {
+    refuseCrossSite(c);
     const b = await body(c);
-    const rows = parseWriteBody(schema(), b);
+    const sch = schema();
+    const rows = parseWriteBody(sch, b);
+    const t0 = metrics.start();
     const n = await cluster.write(rows);
+    metrics.write(shardsOfRows(rows, sch.columns[0]), t0);
     return c.body(`{"message":"${n} Data entries added","status":"success"}`, 200, JSON_HEADERS);
   });
 
   app.put('/update', async (c) => {
+    refuseCrossSite(c);
     const sch = schema();
     const { key, row } = parseUpdateBody(sch, await body(c));
+    const t0 = metrics.start();
     await cluster.update(key, row);
+    metrics.write(cluster.shardIdOf(key) ?? '', t0);
     return c.json({ message: `Data entry for ${sch.columns[0]}: ${key} updated`, status: 'success' });
   });
 
   app.delete('/del', async (c) => {
+    refuseCrossSite(c);
     const sch = schema();
     const key = parseDelBody(sch, await body(c));
+    const t0 = metrics.start();
     await cluster.del(key);
+    metrics.write(cluster.shardIdOf(key) ?? '', t0);
     return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed from all replicas`, status: 'success' });
   });
 
@@ -90,6 +114,8 @@ export function createLbApp(opts: LbAppOptions): Hono {
   // not in the assignment: health detail, recovery events and incidents for `shardctl status/events/ps`
   app.get('/cluster', (c) => c.json({ ...cluster.details(), status: 'success' }));
   app.get('/events', (c) => c.json({ events: cluster.events.list(), incidents: cluster.events.incidents, status: 'success' }));
+
+  mountConsole(app, cluster, metrics, opts.console);
 
   methodNotAllowed(app, {
     '/init': ['POST'],
@@ -105,4 +131,15 @@ export function createLbApp(opts: LbAppOptions): Hono {
     '/events': ['GET'],
   });
   return app;
+
+  /** The shards a write touched: one id for the usual one-row write (no array), else each id once. */
+  function shardsOfRows(rows: Record<string, unknown>[], keyCol: string): string | string[] {
+    if (rows.length === 1) return cluster.shardIdOf(rows[0][keyCol] as number) ?? '';
+    const out: string[] = [];
+    for (const r of rows) {
+      const id = cluster.shardIdOf(r[keyCol] as number);
+      if (id !== undefined && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
 }

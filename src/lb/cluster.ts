@@ -214,6 +214,11 @@ export class Cluster {
     return this.schema ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
   }
 
+  /** The id of the shard whose range holds `key` (for the console's per-shard counters), if any. */
+  shardIdOf(key: number): string | undefined {
+    return this.map.find(key)?.Shard_id;
+  }
+
   keyColumn(): string {
     return this.requireConfigured().columns[0];
   }

@@ -3,7 +3,7 @@
  *   PORT (5000), HOST (0.0.0.0), SHARDCTL_RUNTIME (process|docker), SHARDCTL_STATE_DIR (metadata, logs),
  *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
  *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, SHARDCTL_LINGER_AT / _MS (coalescing under load),
- *   SHARDCTL_MAX_BATCH_ROWS, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
+ *   SHARDCTL_MAX_BATCH_ROWS, SHARDCTL_CONSOLE_ACTIONS (1: the console may kill, add, remove), and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
  * Saved metadata in the state dir is resumed on start (after a crash). SIGTERM/SIGINT stop every server, forget
  * the cluster, then stop the LB.
  */
@@ -61,7 +61,27 @@ if (saved) {
   await cluster.resume(saved).catch((e) => log.error('resume failed', { err: String(e) }));
 }
 cluster.startHeartbeats();
-const app = createLbApp({ cluster, log, maxBody: num('SHARDCTL_MAX_BODY') });
+const app = createLbApp({
+  cluster,
+  log,
+  maxBody: num('SHARDCTL_MAX_BODY'),
+  // the console at GET / (issue 12); its actions (kill, add, rm) only with `shardctl up --console-actions`
+  console: {
+    actions: env.SHARDCTL_CONSOLE_ACTIONS === '1',
+    kill: (server) => runtime.kill(server),
+    info: {
+      runtime: runtime.kind,
+      cluster: env.SHARDCTL_CLUSTER || 'default',
+      settings: {
+        'heartbeat every': `${num('SHARDCTL_HB_INTERVAL_MS', 500)} ms`,
+        'dead after': `${num('SHARDCTL_HB_MISSES', 3)} missed heartbeats`,
+        'ring hash': hashName,
+        'ring slots / vnodes': `${num('SHARDCTL_RING_SLOTS', 512)} / ${num('SHARDCTL_RING_VNODES') ?? 'log2(slots)'}`,
+        'body limit': `${num('SHARDCTL_MAX_BODY', 4 * 1024 * 1024)} bytes`,
+      },
+    },
+  },
+});
 const port = num('PORT', 5000)!;
 const server = serve({ fetch: app.fetch, port, hostname: env.HOST || '0.0.0.0' }, (info) => {
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: info.port })}\n`);
