@@ -39,6 +39,7 @@ export function consolePage(actions: boolean): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>shardctl console</title>
+<link rel="icon" href="data:,">
 <style>${CONSOLE_CSS}</style>
 </head>
 <body>
