@@ -138,6 +138,11 @@ common(program.command('events'))
   .description('membership and recovery events, incidents with time-to-detect and time-to-serving')
   .action(run(async (_o, c: Command) => eventsCmd(opts(c))));
 
+common(program.command('console'))
+  .description('the web console: prints its address (the LB\'s GET /) and opens a browser when there is one (not in CI)')
+  .option('--no-open', 'only print the address')
+  .action(run(async (_o, c: Command) => (await import('./commands/console.js')).consoleCmd(c.opts())));
+
 registerBench(program, common, run);
 registerChaos(program, common, run);
 
