@@ -2,9 +2,10 @@
  * A cluster on docker, as the assignment runs it: only the LB container is published (on 127.0.0.1), and the LB
  * spawns the server containers. Everything carries the cluster's label; `down` removes exactly that.
  */
+import { RuntimeError } from '../runtime/runtime.js';
 import { execa } from 'execa';
 import { docker, imageExists } from '../runtime/docker-cli.js';
-import { labels, lbContainerName, lbRunArgs, networkName, parsePs, psArgs, serverContainerName, volumeName, LABEL_CLUSTER } from '../runtime/docker-args.js';
+import { labels, lbContainerName, lbRunArgs, networkName, parsePs, psArgs, volumeName, LABEL_CLUSTER } from '../runtime/docker-args.js';
 import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { info } from './io.js';
@@ -132,7 +133,10 @@ export async function dockerDown(name: string, o: { keepVolume?: boolean } = {})
 }
 
 export async function dockerKill(cluster: string, server: string): Promise<void> {
-  await docker(['kill', serverContainerName(cluster, server)]);
+  // found by labels: a server's container is never addressed by a name another cluster could share
+  const ids = parsePs(await docker(psArgs(cluster, 'server', false, server))).filter((r) => r.server === server).map((r) => r.id);
+  if (ids.length === 0) throw new RuntimeError(`no running server ${server} in cluster ${cluster}`);
+  await docker(['kill', ...ids]);
 }
 
 export async function dockerPs(cluster: string): Promise<{ name: string; id: string; state: string }[]> {
@@ -148,7 +152,8 @@ export async function dockerLogs(cluster: string, target: string, lines: number,
   if (target !== 'lb') {
     const rows = parsePs(await docker(psArgs(cluster, 'server', true)));
     const { resolveServer } = await import('./commands/lifecycle.js');
-    container = serverContainerName(cluster, resolveServer(target, rows.map((r) => r.server)));
+    const name = resolveServer(target, rows.map((r) => r.server));
+    container = rows.find((r) => r.server === name)!.id;
   }
   await execa('docker', ['logs', '--tail', String(lines), ...(follow ? ['-f'] : []), container], { stdio: 'inherit' });
 }

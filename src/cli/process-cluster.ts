@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pidAlive, readServerPids } from '../runtime/process.js';
+import { pidAlive, readServerPids, sameProcess } from '../runtime/process.js';
 import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { removeRecord, writeRecord, type ClusterRecord } from './context.js';
@@ -96,7 +96,7 @@ export async function processDown(rec: ClusterRecord): Promise<{ stoppedServers:
   }
   let stopped = 0;
   for (const e of readServerPids(rec.stateDir)) {
-    if (pidAlive(e.pid)) {
+    if (sameProcess(e)) {
       try {
         process.kill(e.pid, 'SIGKILL');
         stopped++;
@@ -111,7 +111,7 @@ export async function processDown(rec: ClusterRecord): Promise<{ stoppedServers:
 
 export function processKill(rec: ClusterRecord, server: string): number {
   const e = readServerPids(rec.stateDir).find((x) => x.name === server);
-  if (!e || !pidAlive(e.pid)) throw new ExitError(`server ${server} is not running`);
+  if (!e || !sameProcess(e)) throw new ExitError(`server ${server} is not running`);
   process.kill(e.pid, 'SIGKILL');
   return e.pid;
 }

@@ -49,6 +49,7 @@ export function fail(code: ErrorCode, detail: string): never {
 }
 
 /** The wire body of a failure. */
-export function failureBody(message: string): { message: string; status: 'failure' } {
-  return { message: message.startsWith('<Error>') ? message : `<Error> ${message}`, status: 'failure' };
+export function failureBody(message: string, code?: ErrorCode): { message: string; status: 'failure'; code?: ErrorCode } {
+  const m = message.startsWith('<Error>') ? message : `<Error> ${message}`;
+  return code ? { message: m, status: 'failure', code } : { message: m, status: 'failure' };
 }

@@ -105,7 +105,12 @@ export interface RmPlan {
   topology: Topology;
 }
 
-export function planRm(cur: Topology, b: RmBody, rand: Rand): RmPlan {
+/**
+ * `serving` (shard -> its serving replicas) is what a removal is judged by: a shard must keep a replica that holds
+ * every acknowledged change, not merely a placed one (a fenced or recovering replica is no source). Without it,
+ * every placed replica counts as serving.
+ */
+export function planRm(cur: Topology, b: RmBody, rand: Rand, serving?: Record<string, readonly string[]>): RmPlan {
   if (b.servers.length > b.n) fail('TOO_MANY_TO_REMOVE', 'Length of server list is more than removable instances');
   const all = Object.keys(cur.servers);
   const seen = new Set<string>();
@@ -115,27 +120,41 @@ export function planRm(cur: Topology, b: RmBody, rand: Rand): RmPlan {
     seen.add(s);
   }
   if (b.n > all.length) fail('TOO_MANY_TO_REMOVE', `Cannot remove ${b.n} servers: the cluster has ${all.length}`);
-  const removed = [...b.servers];
-  const replicas = replicaCounts(cur);
-  for (const s of removed) for (const sh of cur.servers[s]) replicas.set(sh, replicas.get(sh)! - 1);
-  if (!b.force) {
-    const lost = [...replicas].find(([, c]) => c <= 0);
-    if (lost) fail('LAST_REPLICA', `Removing these servers would remove the last replica of shard ${lost[0]} (pass "force": true to allow it)`);
+  const left = new Map<string, Set<string>>();
+  for (const sh of cur.shards) {
+    const placed = Object.keys(cur.servers).filter((n) => cur.servers[n].includes(sh.Shard_id));
+    left.set(sh.Shard_id, new Set(serving ? placed.filter((n) => serving[sh.Shard_id]?.includes(n)) : placed));
   }
-  // the rest at random, among servers whose removal leaves every shard a replica (unless forced)
+  const take = (srv: string) => {
+    for (const sh of cur.servers[srv]) left.get(sh)?.delete(srv);
+  };
+  const removed = [...b.servers];
+  for (const s of removed) take(s);
+  if (!b.force) {
+    const lost = [...left].find(([, set]) => set.size === 0);
+    if (lost) {
+      const why = serving ? 'serving replica' : 'replica';
+      fail('LAST_REPLICA', `Removing ${removed.join(', ')} would leave shard ${lost[0]} with no ${why} (its rows would be gone); wait for its other replicas to serve, or pass "force": true`);
+    }
+  }
+  // the rest at random, among servers whose removal leaves every shard a serving replica (unless forced)
   while (removed.length < b.n) {
-    const cands = all.filter(
-      (s) => !removed.includes(s) && (b.force || cur.servers[s].every((sh) => replicas.get(sh)! > 1)),
-    );
+    const cands = all.filter((s) => !removed.includes(s) && (b.force || cur.servers[s].every((sh) => keepsOne(left.get(sh), s))));
     if (cands.length === 0)
-      fail('LAST_REPLICA', `Cannot pick ${b.n - removed.length} more servers without removing the last replica of a shard`);
+      fail('LAST_REPLICA', `Cannot pick ${b.n - removed.length} more servers without removing the last serving replica of a shard`);
     const pick = cands[rand(cands.length)];
-    for (const sh of cur.servers[pick]) replicas.set(sh, replicas.get(sh)! - 1);
+    take(pick);
     removed.push(pick);
   }
   const servers = { ...cur.servers };
   for (const s of removed) delete servers[s];
   return { removed, topology: { ...cur, servers } };
+}
+
+/** Does a shard still have a serving replica once `srv` is gone? */
+function keepsOne(left: Set<string> | undefined, srv: string): boolean {
+  const n = left?.size ?? 0;
+  return left?.has(srv) ? n > 1 : n > 0;
 }
 
 export function replicaCounts(t: Topology): Map<string, number> {

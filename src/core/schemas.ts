@@ -38,15 +38,28 @@ export function parseDelBody(schema: Schema, body: unknown): number {
   return parseKey(body[keyCol], keyCol);
 }
 
-/** A shard id names a table, so it must be a plain identifier. */
-const shardId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)');
+/**
+ * A shard id names a table, so it must be a plain identifier; and responses list shards by id beside their own
+ * fields (`/read/{server}`, `/copy`, `/digest`), so ids that would collide with a field are refused (API.md).
+ */
+export const RESERVED_SHARD_IDS = ['status', 'message', 'data', 'shards_queried', 'code'];
+export function reservedShardId(id: string): string | undefined {
+  if (id.startsWith('__')) return `${id} starts with __ (reserved)`;
+  if (RESERVED_SHARD_IDS.includes(id)) return `${id} is a field of the responses that list shards by id (reserved: ${RESERVED_SHARD_IDS.join(', ')}, __*)`;
+  return undefined;
+}
+const shardId = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)')
+  .refine((id) => !reservedShardId(id), { error: (iss) => `shard id ${reservedShardId(String(iss.input))}: pick another name` });
 const intLike = z.union([z.number().int(), z.string().regex(/^-?\d{1,15}$/).transform(Number)]);
 const shardDef = z.strictObject({
   Stud_id_low: intLike,
   Shard_id: shardId,
   Shard_size: intLike.pipe(z.number().int().positive()),
 });
-const serverName = z.string().min(1).max(63).regex(/^[A-Za-z0-9_.\-[\]]+$/, 'must be letters, digits, _ . - or [ ]');
+/** Server names start with a letter or digit (they name containers, log files and data directories). */
+const serverName = z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9_.\-[\]]*$/, 'must start with a letter or digit, then letters, digits, _ . - or [ ]');
 
 const initSchema = z.object({
   N: intLike.pipe(z.number().int().min(1).max(256)),

@@ -6,8 +6,10 @@
  * per request.
  * Order is kept: ops reach the server in the order they were submitted.
  */
-import { ApiError } from '../core/errors.js';
-import type { ShardClient } from './shard-client.js';
+import type { ApiError } from '../core/errors.js';
+import type { Row, Schema } from '../core/table.js';
+import { batchReadOp, batchWriteOp } from '../shared/wire.js';
+import type { ShardClient, ShardDigest } from './shard-client.js';
 
 export type PipeOp = { kind: 'read'; shard: string; keyCol: string; low: number; high: number } | { kind: 'write'; body: string };
 
@@ -44,7 +46,11 @@ export interface CoalescerOptions {
   write?: PipeOptions;
 }
 
-export class Coalescer {
+/**
+ * The one way the LB reaches a server: a ShardClient whose data calls (readRaw, writeRaw) go through the
+ * per-server pipes; every other call is passed to the plain client it wraps.
+ */
+export class Coalescer implements ShardClient {
   /** per server: one pipe for reads, one for writes (a write batch never waits behind a read call, nor reads behind it) */
   private readonly pipes = new Map<string, { read: Pipe; write: Pipe }>();
   /** upstream calls made, and ops carried: their ratio is the coalescing factor */
@@ -91,8 +97,53 @@ export class Coalescer {
     });
   }
 
+  /** Drops the server's pipes and pools: its calls in flight fail at once. */
   forget(server: string): void {
     this.pipes.delete(server);
+    this.client.forget(server);
+  }
+
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
+    return this.submit(server, { kind: 'read', shard, keyCol, low, high });
+  }
+
+  async writeRaw(server: string, body: string): Promise<void> {
+    await this.submit(server, { kind: 'write', body });
+  }
+
+  setAddress(server: string, url: string): void {
+    this.client.setAddress(server, url);
+  }
+  heartbeat(server: string, timeoutMs: number): Promise<{ storeId?: string } | undefined> {
+    return this.client.heartbeat(server, timeoutMs);
+  }
+  config(server: string, schema: Schema, shards: string[]): Promise<void> {
+    return this.client.config(server, schema, shards);
+  }
+  reset(server: string, schema: Schema, shards: string[]): Promise<void> {
+    return this.client.reset(server, schema, shards);
+  }
+  batch(server: string, ops: string[]): Promise<(string | ApiError)[]> {
+    return this.client.batch(server, ops);
+  }
+  update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined> {
+    return this.client.update(server, shard, keyCol, key, row);
+  }
+  del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined> {
+    return this.client.del(server, shard, keyCol, key);
+  }
+  copy(server: string, shards: string[]): Promise<Record<string, Row[]>> {
+    return this.client.copy(server, shards);
+  }
+  digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>> {
+    return this.client.digest(server, shards);
+  }
+  rollback(server: string, shard: string, keyCol: string, remove: number[], restore: Row[]): Promise<void> {
+    return this.client.rollback(server, shard, keyCol, remove, restore);
+  }
+  close(): Promise<void> {
+    this.pipes.clear();
+    return this.client.close();
   }
 
   private single(server: string, op: PipeOp): Promise<string> {
@@ -130,6 +181,5 @@ function newPipe(o: Required<PipeOptions>): Pipe {
 }
 
 function serialise(op: PipeOp): string {
-  if (op.kind === 'read') return `{"op":"read","shard":${JSON.stringify(op.shard)},"low":${op.low},"high":${op.high}}`;
-  return `{"op":"write","w":${op.body}}`;
+  return op.kind === 'read' ? batchReadOp(op.shard, op.low, op.high) : batchWriteOp(op.body);
 }

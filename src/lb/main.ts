@@ -18,6 +18,8 @@ import { Cluster } from './cluster.js';
 import { MetaStore } from './metadata.js';
 import { EventFile } from './event-file.js';
 import { HttpShardClient } from './shard-client.js';
+import { readSettings, resolveSettings } from './settings.js';
+import { consoleSettings } from './console/routes.js';
 
 const env = process.env;
 const num = (k: string, d?: number) => (env[k] !== undefined && env[k] !== '' ? Number(env[k]) : d);
@@ -36,29 +38,21 @@ if (!HASHES[hashName]) {
   log.error(`unknown SHARDCTL_RING_HASH ${hashName}; use one of ${Object.keys(HASHES).join(', ')}`);
   process.exit(2);
 }
+const settings = readSettings(env);
 const cluster = new Cluster({
+  ...settings,
+  ring: { ...settings.ring, hash: HASHES[hashName] },
   runtime,
   client: new HttpShardClient({ connections: num('SHARDCTL_POOL_CONNECTIONS', 32) }),
   log,
   meta,
-  ring: { slots: num('SHARDCTL_RING_SLOTS'), vnodes: num('SHARDCTL_RING_VNODES'), hash: HASHES[hashName] },
-  heartbeat: {
-    intervalMs: num('SHARDCTL_HB_INTERVAL_MS', 500),
-    timeoutMs: num('SHARDCTL_HB_TIMEOUT_MS', 500),
-    misses: num('SHARDCTL_HB_MISSES', 3),
-  },
-  maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS', 5000),
-  lingerAt: num('SHARDCTL_LINGER_AT', 8),
-  lingerMs: num('SHARDCTL_LINGER_MS', 1),
-  readDepth: num('SHARDCTL_READ_DEPTH', 1),
-  writeDepth: num('SHARDCTL_WRITE_DEPTH', 1),
-  readLingerMs: num('SHARDCTL_READ_LINGER_MS', 0),
   events: new EventFile(join(stateDir, 'events.json')),
 });
 const saved = meta.load();
 if (saved) {
   log.info('resuming saved cluster', { servers: Object.keys(saved.servers).length, shards: saved.shards.length });
-  await cluster.resume(saved).catch((e) => log.error('resume failed', { err: String(e) }));
+  // a failed resume is retried in the background; meanwhile data requests get a 503 that says so
+  await cluster.resume(saved);
 }
 cluster.startHeartbeats();
 const app = createLbApp({
@@ -72,13 +66,7 @@ const app = createLbApp({
     info: {
       runtime: runtime.kind,
       cluster: env.SHARDCTL_CLUSTER || 'default',
-      settings: {
-        'heartbeat every': `${num('SHARDCTL_HB_INTERVAL_MS', 500)} ms`,
-        'dead after': `${num('SHARDCTL_HB_MISSES', 3)} missed heartbeats`,
-        'ring hash': hashName,
-        'ring slots / vnodes': `${num('SHARDCTL_RING_SLOTS', 512)} / ${num('SHARDCTL_RING_VNODES') ?? 'log2(slots)'}`,
-        'body limit': `${num('SHARDCTL_MAX_BODY', 4 * 1024 * 1024)} bytes`,
-      },
+      settings: consoleSettings(resolveSettings(settings), hashName, num('SHARDCTL_MAX_BODY', 4 * 1024 * 1024)!),
     },
   },
 });

@@ -4,8 +4,9 @@
  * which the cluster treats as that replica failing.
  */
 import { Pool } from 'undici';
-import { ApiError, type ErrorCode } from '../core/errors.js';
+import type { ApiError } from '../core/errors.js';
 import type { Row, Schema } from '../core/table.js';
+import { batchBody, errorFromBody, parseBatchLine, readBody, STORE_ID_HEADER } from '../shared/wire.js';
 
 export class UpstreamError extends Error {
   constructor(
@@ -26,7 +27,8 @@ export interface ShardDigest {
 export interface ShardClient {
   setAddress(server: string, url: string): void;
   forget(server: string): void;
-  heartbeat(server: string, timeoutMs: number): Promise<boolean>;
+  /** the server's store id when it answers, undefined when it does not */
+  heartbeat(server: string, timeoutMs: number): Promise<{ storeId?: string } | undefined>;
   config(server: string, schema: Schema, shards: string[]): Promise<void>;
   /** empties shards on the server (before a copy-back) */
   reset(server: string, schema: Schema, shards: string[]): Promise<void>;
@@ -121,30 +123,23 @@ export class HttpShardClient implements ShardClient {
       throw new UpstreamError(server, `reading the answer: ${(e as Error).message}`);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return text;
-    if (res.statusCode >= 400 && res.statusCode < 500) {
-      let msg = text;
-      try {
-        msg = (JSON.parse(text) as { message?: string }).message ?? text;
-      } catch {
-        /* not JSON */
-      }
-      const code: ErrorCode = res.statusCode === 404 ? 'KEY_NOT_FOUND' : res.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_FIELD';
-      throw new ApiError(code, msg, res.statusCode);
-    }
+    if (res.statusCode >= 400 && res.statusCode < 500) throw errorFromBody(res.statusCode, text);
     throw new UpstreamError(server, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
   }
 
-  async heartbeat(server: string, timeoutMs: number): Promise<boolean> {
+  async heartbeat(server: string, timeoutMs: number): Promise<{ storeId?: string } | undefined> {
     const url = this.urls.get(server);
-    if (!url) return false;
+    if (!url) return undefined;
     let p = this.hbPools.get(server);
     if (!p) this.hbPools.set(server, (p = new Pool(url, { connections: 2, keepAliveTimeout: 60_000, connectTimeout: timeoutMs })));
     try {
       const res = await p.request({ method: 'GET', path: '/heartbeat', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       await res.body.dump();
-      return res.statusCode === 200;
+      if (res.statusCode !== 200) return undefined;
+      const id = res.headers[STORE_ID_HEADER];
+      return { storeId: typeof id === 'string' ? id : undefined };
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -157,15 +152,15 @@ export class HttpShardClient implements ShardClient {
   }
 
   async readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
-    const body = await this.call(server, 'POST', '/read', `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}}`);
+    const body = await this.call(server, 'POST', '/read', readBody(shard, keyCol, low, high));
     return dataArray(body);
   }
 
   async batch(server: string, ops: string[]): Promise<(string | ApiError)[]> {
-    const text = await this.call(server, 'POST', '/batch', `{"ops":[${ops.join(',')}]}`);
+    const text = await this.call(server, 'POST', '/batch', batchBody(ops));
     const lines = text.split('\n');
     if (lines.length !== ops.length) throw new UpstreamError(server, `/batch answered ${lines.length} results for ${ops.length} ops`);
-    return lines.map((l) => (l.startsWith('!') ? new ApiError('INVALID_FIELD', l.slice(1)) : l));
+    return lines.map(parseBatchLine);
   }
 
   async writeRaw(server: string, body: string): Promise<void> {

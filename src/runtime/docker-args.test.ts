@@ -4,7 +4,7 @@ import { ipArgs, lbRunArgs, parseIpUrls, parsePs, psArgs, serverRunArgs } from '
 
 test('a server runs on the cluster network under its own name, labelled, never published', () => {
   const a = serverRunArgs({ cluster: 'c1', server: 'Server3', network: 'shardctl-c1', image: 'shardctl-server:1' });
-  assert.deepEqual(a.slice(0, 4), ['run', '-d', '--name', 'shardctl-c1-Server3']);
+  assert.deepEqual(a.slice(0, 4), ['run', '-d', '--name', 'shardctl-c1--Server3']);
   const at = (flag: string) => a[a.indexOf(flag) + 1];
   assert.equal(at('--network'), 'shardctl-c1');
   assert.equal(at('--network-alias'), 'Server3');

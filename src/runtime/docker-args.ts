@@ -9,7 +9,13 @@ export const LABEL_SERVER = 'shardctl.server';
 export const networkName = (cluster: string) => `shardctl-${cluster}`;
 export const lbContainerName = (cluster: string) => `shardctl-${cluster}-lb`;
 export const volumeName = (cluster: string) => `shardctl-${cluster}-meta`;
-export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}-${server}`;
+/**
+ * A server's container: the cluster and the server joined by "--", which a cluster name cannot contain (cli
+ * lifecycle: validClusterName), so cluster `a` with server `b-Server1` and cluster `a-b` with `Server1` differ,
+ * and no server name can equal the LB's container (`shardctl-<cluster>-lb`). Containers are still found by
+ * their labels, never by this name.
+ */
+export const serverContainerName = (cluster: string, server: string) => `shardctl-${cluster}--${server}`;
 
 export function labels(cluster: string, role: 'lb' | 'server' | 'network' | 'volume', server?: string): string[] {
   const out = ['--label', `${LABEL_CLUSTER}=${cluster}`, '--label', `${LABEL_ROLE}=${role}`];
@@ -89,14 +95,15 @@ export function lbRunArgs(s: LbRunSpec): string[] {
   ];
 }
 
-/** `docker ps` of one cluster's containers (all states), one tab-separated line each. */
-export function psArgs(cluster: string, role?: 'lb' | 'server', all = true): string[] {
+/** `docker ps` of one cluster's containers (all states), one tab-separated line each; `server` narrows to one server's. */
+export function psArgs(cluster: string, role?: 'lb' | 'server', all = true, server?: string): string[] {
   return [
     'ps',
     ...(all ? ['-a'] : []),
     '--filter',
     `label=${LABEL_CLUSTER}=${cluster}`,
     ...(role ? ['--filter', `label=${LABEL_ROLE}=${role}`] : []),
+    ...(server ? ['--filter', `label=${LABEL_SERVER}=${server}`] : []),
     '--format',
     `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${LABEL_SERVER}"}}\t{{.Label "${LABEL_ROLE}"}}`,
   ];

@@ -5,8 +5,8 @@
  * Docker is called only on membership changes and recovery, never on the read/write path.
  */
 import { docker } from './docker-cli.js';
-import { ipArgs, parseIpUrls, parsePs, psArgs, serverContainerName, serverRunArgs, networkName } from './docker-args.js';
-import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
+import { ipArgs, parseIpUrls, parsePs, psArgs, serverRunArgs, networkName } from './docker-args.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
 
 export interface DockerRuntimeOptions {
   cluster: string;
@@ -48,26 +48,43 @@ export class DockerRuntime implements ServerRuntime {
     return { name, url, id: id.slice(0, 12) };
   }
 
+  /** This cluster's containers of one server, found by labels (never by a name another cluster could share). */
+  private async containers(name: string) {
+    return parsePs(await docker(psArgs(this.cluster, 'server', true, name))).filter((r) => r.server === name);
+  }
+
   async stop(name: string): Promise<void> {
+    const ids = (await this.containers(name)).map((r) => r.id);
+    if (ids.length === 0) return;
     try {
-      await docker(['rm', '-f', '-v', serverContainerName(this.cluster, name)], { timeoutMs: 30_000 });
+      await docker(['rm', '-f', '-v', ...ids], { timeoutMs: 30_000 });
     } catch (e) {
       if (!/No such container/i.test(String((e as RuntimeError).stderrTail ?? (e as Error).message))) throw e;
     }
   }
 
   async kill(name: string): Promise<void> {
-    await docker(['kill', serverContainerName(this.cluster, name)], { timeoutMs: 30_000 });
+    const running = (await this.containers(name)).filter((r) => r.state === 'running' || r.state === 'paused');
+    if (running.length === 0) throw new RuntimeError(`no running server named ${name} in cluster ${this.cluster}`);
+    await docker(['kill', ...running.map((r) => r.id)], { timeoutMs: 30_000 });
+  }
+
+  async state(name: string): Promise<ServerState> {
+    const rows = await this.containers(name);
+    if (rows.some((r) => r.state === 'running' || r.state === 'paused' || r.state === 'restarting')) return 'running';
+    return rows.length ? 'exited' : 'missing';
   }
 
   async list(): Promise<ServerHandle[]> {
-    const rows = parsePs(await docker(psArgs(this.cluster, 'server', false))).filter((r) => r.state === 'running');
+    const rows = parsePs(await docker(psArgs(this.cluster, 'server', false))).filter((r) => r.state === 'running' || r.state === 'paused');
     const urls = await this.urls(rows.map((r) => ({ id: r.id, name: r.server })));
     return rows.map((r, i) => ({ name: r.server, url: urls[i], id: r.id }));
   }
 
   async logs(name: string, lines = 200): Promise<string> {
-    return docker(['logs', '--tail', String(lines), serverContainerName(this.cluster, name)]);
+    const [row] = await this.containers(name);
+    if (!row) throw new RuntimeError(`no container for ${name} in cluster ${this.cluster}`);
+    return docker(['logs', '--tail', String(lines), row.id]);
   }
 
   async stopAll(): Promise<void> {

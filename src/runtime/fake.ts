@@ -6,25 +6,41 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServerApp } from '../server/app.js';
 import { ShardStore } from '../server/store.js';
-import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
 
 interface Running {
   server: ServerType;
   sockets: Set<Socket>;
   handle: ServerHandle;
+  /** set while paused: requests wait on it (alive but silent, like SIGSTOP) */
+  paused?: { until: Promise<void>; resume: () => void };
 }
 
 export class InProcessRuntime implements ServerRuntime {
   readonly kind = 'in-process';
   private readonly running = new Map<string, Running>();
-  /** names whose next spawn fails (to test respawn give-up) */
+  /** names whose next spawn fails (to test respawn retries) */
   readonly failSpawn = new Set<string>();
+  /** names whose spawn waits this long first (to test races with membership changes) */
+  readonly spawnDelayMs = new Map<string, number>();
+  /** spawns made, per name (tests count leaked instances) */
+  readonly spawns = new Map<string, number>();
 
   async spawn(name: string): Promise<ServerHandle> {
     await this.stop(name);
+    const delay = this.spawnDelayMs.get(name);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     if (this.failSpawn.has(name)) throw new RuntimeError(`spawn of ${name} refused (test)`);
+    this.spawns.set(name, (this.spawns.get(name) ?? 0) + 1);
     const store = await ShardStore.open();
-    const app = createServerApp({ store, serverId: name });
+    const inner = createServerApp({ store, serverId: name });
+    const app = {
+      fetch: async (req: Request, env: unknown) => {
+        const p = this.running.get(name)?.paused;
+        if (p) await p.until;
+        return inner.fetch(req, env);
+      },
+    };
     const sockets = new Set<Socket>();
     const server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -48,7 +64,27 @@ export class InProcessRuntime implements ServerRuntime {
   }
 
   async stop(name: string): Promise<void> {
+    this.resume(name);
     this.close(name);
+  }
+
+  /** Like SIGSTOP: the server stays up but answers nothing until resume(). */
+  pause(name: string): void {
+    const r = this.running.get(name);
+    if (!r || r.paused) return;
+    let resume!: () => void;
+    const until = new Promise<void>((res) => (resume = res));
+    r.paused = { until, resume };
+  }
+
+  resume(name: string): void {
+    const r = this.running.get(name);
+    r?.paused?.resume();
+    if (r) r.paused = undefined;
+  }
+
+  async state(name: string): Promise<ServerState> {
+    return this.running.has(name) ? 'running' : 'missing';
   }
 
   async kill(name: string): Promise<void> {

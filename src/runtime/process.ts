@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, existsSync
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { RuntimeError, type ServerHandle, type ServerRuntime } from './runtime.js';
+import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
@@ -16,6 +16,26 @@ interface Entry {
   name: string;
   pid: number;
   port: number;
+  /** the process's start time (/proc/<pid>/stat field 22): a pid reused by another process has another */
+  start?: string;
+}
+
+/** A process's start time in clock ticks since boot, or undefined where /proc is not available. */
+export function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is this entry's process still the one the runtime started (alive, same start time)? */
+export function sameProcess(e: Entry): boolean {
+  if (!pidAlive(e.pid)) return false;
+  const now = procStart(e.pid);
+  return e.start !== undefined && now !== undefined && now === e.start;
 }
 
 export function pidAlive(pid: number): boolean {
@@ -44,8 +64,9 @@ export class ProcessRuntime implements ServerRuntime {
     private readonly startTimeoutMs = 10_000,
   ) {
     mkdirSync(join(stateDir, 'logs'), { recursive: true });
-    // adopt servers a previous LB of this cluster left running
-    for (const e of readServerPids(stateDir)) if (pidAlive(e.pid)) this.entries.set(e.name, e);
+    // adopt servers a previous LB of this cluster left running: only processes it started (same pid AND start
+    // time); after a reboot or a pid reuse, the pid names an unrelated process, which is never adopted or signalled
+    for (const e of readServerPids(stateDir)) if (sameProcess(e)) this.entries.set(e.name, e);
   }
 
   private save(): void {
@@ -90,7 +111,7 @@ export class ProcessRuntime implements ServerRuntime {
         reject(new RuntimeError(`server ${name} exited with code ${code} while starting (log: ${logFile})`, undefined, code ?? undefined));
       });
     });
-    const e = { name, pid: child.pid!, port };
+    const e = { name, pid: child.pid!, port, start: procStart(child.pid!) };
     this.entries.set(name, e);
     this.save();
     return this.handle(e);
@@ -99,10 +120,12 @@ export class ProcessRuntime implements ServerRuntime {
   private signal(name: string, sig: NodeJS.Signals): boolean {
     const e = this.entries.get(name);
     if (!e) return false;
-    try {
-      process.kill(e.pid, sig);
-    } catch {
-      /* already gone */
+    if (sameProcess(e)) {
+      try {
+        process.kill(e.pid, sig);
+      } catch {
+        /* already gone */
+      }
     }
     this.entries.delete(name);
     this.save();
@@ -111,19 +134,28 @@ export class ProcessRuntime implements ServerRuntime {
 
   async stop(name: string): Promise<void> {
     const e = this.entries.get(name);
-    if (this.signal(name, 'SIGTERM') && e) await waitGone(e.pid, 3000).then((gone) => gone || killQuiet(e.pid));
+    const ours = e !== undefined && sameProcess(e);
+    // SIGCONT first: a stopped (paused) process would not act on SIGTERM
+    if (ours) killQuiet(e.pid, 'SIGCONT');
+    if (this.signal(name, 'SIGTERM') && e && ours) await waitGone(e.pid, 3000).then((gone) => gone || killQuiet(e.pid));
   }
 
   async kill(name: string): Promise<void> {
     const e = this.entries.get(name);
-    if (!e) throw new RuntimeError(`no running server named ${name}`);
+    if (!e || !sameProcess(e)) throw new RuntimeError(`no running server named ${name}`);
     // keep the entry until it is respawned: a crash, not a removal; `list` no longer reports it
     killQuiet(e.pid);
     await waitGone(e.pid, 2000);
   }
 
   async list(): Promise<ServerHandle[]> {
-    return [...this.entries.values()].filter((e) => pidAlive(e.pid)).map((e) => this.handle(e));
+    return [...this.entries.values()].filter(sameProcess).map((e) => this.handle(e));
+  }
+
+  async state(name: string): Promise<ServerState> {
+    const e = this.entries.get(name);
+    if (!e) return 'missing';
+    return sameProcess(e) ? 'running' : 'exited';
   }
 
   async logs(name: string, lines = 200): Promise<string> {
@@ -137,9 +169,9 @@ export class ProcessRuntime implements ServerRuntime {
   }
 }
 
-function killQuiet(pid: number): void {
+function killQuiet(pid: number, sig: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, sig);
   } catch {
     /* gone */
   }

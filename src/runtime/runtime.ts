@@ -11,6 +11,8 @@ export interface ServerHandle {
   id: string;
 }
 
+export type ServerState = 'running' | 'exited' | 'missing';
+
 export interface ServerRuntime {
   readonly kind: string;
   /** Starts a server named `name` and resolves once it is started (not necessarily answering yet). */
@@ -19,8 +21,14 @@ export interface ServerRuntime {
   stop(name: string): Promise<void>;
   /** Kills it abruptly (a crash, for A-4 and chaos); it stays gone until something respawns it. */
   kill(name: string): Promise<void>;
-  /** The servers of this cluster that are running now. */
+  /** The servers of this cluster that are running now (paused ones included: alive, maybe silent). */
   list(): Promise<ServerHandle[]>;
+  /**
+   * Whether the server's process/container is still running (paused counts: it may hold data), exited (it can
+   * be respawned: nothing runs that could still answer), or missing. Found by the cluster's labels / the pids the
+   * runtime started, never by a name another cluster could share.
+   */
+  state(name: string): Promise<ServerState>;
   /** The tail of its log. */
   logs(name: string, lines?: number): Promise<string>;
   /** Stops every server of the cluster (LB shutdown with --foreground, /init). */

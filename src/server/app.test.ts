@@ -130,7 +130,7 @@ test('/batch: reads and writes in order, one answer line each, a failed op alone
   assert.equal(lines.length, 4);
   assert.equal(lines[0], '{"current_idx":1}');
   assert.deepEqual(JSON.parse(lines[1]), [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }]);
-  assert.match(lines[2], /^!<Error> Shard sh9 is not on this server/);
-  assert.match(lines[3], /^!<Error> Duplicate Stud_id 1/);
+  assert.match(lines[2], /^!UNKNOWN_SHARD <Error> Shard sh9 is not on this server/);
+  assert.match(lines[3], /^!DUPLICATE_KEY <Error> Duplicate Stud_id 1/); // the code travels (LB maps it back to DUPLICATE_KEY)
   assert.equal(store.count('sh1'), 1);
 });

@@ -9,6 +9,8 @@ import { parseShardField, parseShardList, parseUpdateBody } from '../core/schema
 import { installErrorHandlers, methodNotAllowed, readJson, readObject } from '../shared/http-errors.js';
 import { createLogger } from '../shared/log.js';
 import type { ShardStore } from './store.js';
+import { batchErrorLine, STORE_ID_HEADER } from '../shared/wire.js';
+import { randomUUID } from 'node:crypto';
 
 export interface ServerAppOptions {
   store: ShardStore;
@@ -40,7 +42,10 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
   });
 
-  app.get('/heartbeat', (c) => c.body(null, 200));
+  // the store instance: the LB re-admits a server that stopped answering without a copy only when it is the same
+  // store (it did not restart empty). A durable store keeps its id on disk.
+  const storeId = store.id ?? randomUUID();
+  app.get('/heartbeat', (c) => c.body(null, 200, { [STORE_ID_HEADER]: storeId }));
 
   const copy = async (c: Context) => {
     let b = await readJson(c, maxBody);
@@ -111,7 +116,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
         }
         return fail('INVALID_FIELD', 'op must be "read" or "write"');
       } catch (e) {
-        return `!${(e as Error).message.replace(/\n/g, ' ')}`;
+        return batchErrorLine(e);
       }
     });
     return c.body(lines.join('\n'), 200, { 'content-type': 'text/plain; charset=UTF-8' });

@@ -27,6 +27,8 @@ export interface ShardDigest {
 export class ShardStore {
   private schema: Schema | undefined;
   private readonly tables = new Map<string, ShardTable>();
+  /** this store's instance id when it is durable (kept on disk); undefined: in memory, the server makes one per start */
+  readonly id: string | undefined = undefined;
   private constructor(private readonly db: Database) {}
 
   static async open(): Promise<ShardStore> {

@@ -3,23 +3,23 @@
  * replaced so every failure reads {"message": "<Error> ...", "status": "failure"} (API.md, conventions).
  */
 import type { Context, Hono } from 'hono';
-import { ApiError, failureBody } from '../core/errors.js';
+import { ApiError, failureBody, type ErrorCode } from '../core/errors.js';
 import type { Logger } from './log.js';
 
-export function jsonFailure(c: Context, status: number, message: string): Response {
-  return c.json(failureBody(message), status as 400);
+export function jsonFailure(c: Context, status: number, message: string, code?: ErrorCode): Response {
+  return c.json(failureBody(message, code), status as 400);
 }
 
 /** Installs onError and notFound; `routes` maps each known path to its methods, so a wrong method is a 405. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installErrorHandlers(app: Hono<any>, log: Logger): void {
   app.onError((err, c) => {
-    if (err instanceof ApiError) return jsonFailure(c, err.status, err.message);
-    if (err instanceof SyntaxError) return jsonFailure(c, 400, `<Error> Request body is not valid JSON: ${err.message}`);
+    if (err instanceof ApiError) return jsonFailure(c, err.status, err.message, err.code);
+    if (err instanceof SyntaxError) return jsonFailure(c, 400, `<Error> Request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
     log.error('internal error', { path: c.req.path, err: err instanceof Error ? err.stack : String(err) });
-    return jsonFailure(c, 500, `<Error> Internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return jsonFailure(c, 500, `<Error> Internal error: ${err instanceof Error ? err.message : String(err)}`, 'INTERNAL');
   });
-  app.notFound((c) => jsonFailure(c, 404, `<Error> No endpoint ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => jsonFailure(c, 404, `<Error> No endpoint ${c.req.method} ${c.req.path}`, 'NOT_FOUND'));
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
@@ -35,7 +35,7 @@ export function methodNotAllowed(app: Hono<any>, routes: Record<string, string[]
     const others = METHODS.filter((m) => !methods.includes(m));
     app.on(others, path, (c) => {
       c.header('Allow', methods.join(', '));
-      return jsonFailure(c, 405, `<Error> Method ${c.req.method} is not allowed on ${c.req.path} (use ${methods.join(' or ')})`);
+      return jsonFailure(c, 405, `<Error> Method ${c.req.method} is not allowed on ${c.req.path} (use ${methods.join(' or ')})`, 'METHOD_NOT_ALLOWED');
     });
   }
 }

@@ -50,9 +50,18 @@ function lbEnv(o: UpOpts): Record<string, string> {
   return env;
 }
 
+/**
+ * Cluster names never hold "--", "_" or ".", and never end in "-": container and volume names join the cluster and
+ * a server with "--" (docker-args.ts), so no two (cluster, server) pairs can name the same container.
+ */
+export function validClusterName(n: string): boolean {
+  return /^[a-z0-9]+(-[a-z0-9]+)*$/.test(n) && n.length <= 40;
+}
+
 function clusterName(o: GlobalOpts): string {
   const n = o.name ?? 'default';
-  if (!/^[a-z0-9][a-z0-9_.-]{0,40}$/.test(n)) throw new UsageError(`--name must be lower-case letters, digits, _ . - (got ${n})`);
+  if (!validClusterName(n))
+    throw new UsageError(`--name must be lower-case letters and digits, words joined by single - (like my-cluster2); got ${n}`);
   return n;
 }
 
@@ -167,10 +176,10 @@ export async function psCmd(o: GlobalOpts): Promise<void> {
     /* LB down: still list what runs */
   }
   if (rec.runtime === 'process') {
-    const { readServerPids } = await import('../../runtime/process.js');
+    const { readServerPids, sameProcess } = await import('../../runtime/process.js');
     rows.push({ name: 'lb', id: String(rec.lbPid), state: rec.lbPid && pidAlive(rec.lbPid) ? 'running' : 'exited', shards: '' });
     for (const e of readServerPids(rec.stateDir))
-      rows.push({ name: e.name, id: `pid ${e.pid} :${e.port}`, state: pidAlive(e.pid) ? 'running' : 'exited', shards: (shardsOf[e.name] ?? []).join(',') });
+      rows.push({ name: e.name, id: `pid ${e.pid} :${e.port}`, state: sameProcess(e) ? 'running' : 'exited', shards: (shardsOf[e.name] ?? []).join(',') });
   } else {
     const { dockerPs } = await import('../docker-cluster.js');
     rows = (await dockerPs(name)).map((c) => ({ ...c, shards: (shardsOf[c.name] ?? []).join(',') }));

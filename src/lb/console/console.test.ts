@@ -96,25 +96,25 @@ const LB: LbInfo = { version: '0.1.0', runtime: 'process', cluster: 'default', s
 
 test('replica state words: serving, or the server\'s own state (those of shardctl status)', () => {
   const table: [boolean, string | undefined, string][] = [
-    [true, 'up', 'serving'],
-    [false, 'down', 'down'],
+    [true, 'serving', 'serving'],
+    [false, 'fenced', 'fenced'],
     [false, 'recovering', 'recovering'],
     [false, 'starting', 'starting'],
-    [false, 'up', 'recovering'], // up but this shard not refilled yet
+    [false, 'serving', 'recovering'], // serving, but this shard not filled yet
     [false, undefined, 'gone'],
   ];
   for (const [serving, st, word] of table) assert.equal(replicaState(serving, st), word, `${serving} ${st}`);
 });
 
 test('summary: idle, all serving, a server down, a shard with no replica', () => {
-  const up = { name: 'Server0', state: 'up', serving: true };
-  const down = { name: 'Server3', state: 'down', serving: false };
+  const up = { name: 'Server0', state: 'serving', serving: true };
+  const down = { name: 'Server3', state: 'fenced', serving: false };
   const sh = (id: string, serving: number, orphaned = false) => ({ id, replicas: [1, 2, 3], servingCount: serving, orphaned });
   assert.equal(summarise(false, [], []).level, 'idle');
   assert.deepEqual(summarise(true, [up], [sh('sh1', 3)]), { level: 'ok', text: 'All 1 servers and 1 shards are serving, every replica in place.' });
   const w = summarise(true, [up, down], [sh('sh1', 2), sh('sh2', 3)]);
   assert.equal(w.level, 'warn');
-  assert.equal(w.text, 'Not serving: Server3 (down). Shard sh1 runs on fewer replicas than placed.');
+  assert.equal(w.text, 'Not serving: Server3 (fenced). Shard sh1 runs on fewer replicas than placed.');
   const b = summarise(true, [down], [sh('sh1', 0, true), sh('sh3', 0, true)]);
   assert.equal(b.level, 'bad');
   assert.match(b.text, /Shards sh1, sh3 have no serving replica/);
@@ -125,7 +125,7 @@ test('buildConsoleState: grid, uptime from the last spawn, incident steps, prima
   const details = {
     configured: true,
     servers: [
-      { name: 'A', status: 'up', url: 'http://a', shards: ['sh1'], lastSeen: 900 },
+      { name: 'A', status: 'serving', url: 'http://a', shards: ['sh1'], lastSeen: 900 },
       { name: 'B', status: 'recovering', url: 'http://b', shards: ['sh1'], lastSeen: 500 },
     ],
     shards: [{ Shard_id: 'sh1', Stud_id_low: 0, Shard_size: 10, replicas: ['A', 'B'], serving: ['A'], rows: 7 }],

@@ -55,9 +55,9 @@ export const CONSOLE_JS = String.raw`
 
   // state words, as the LB (and shardctl status) uses them, to a tone and a symbol; the word is always shown
   function tone(word) {
-    if (word === 'serving' || word === 'up') return 'ok';
-    if (word === 'down' || word === 'fenced' || word === 'gone' || word === 'dropped' || word === 'interrupted') return 'bad';
-    if (word === 'recovering' || word === 'starting') return 'warn';
+    if (word === 'serving') return 'ok';
+    if (word === 'fenced' || word === 'gone' || word === 'unavailable' || word === 'dropped' || word === 'interrupted') return 'bad';
+    if (word === 'recovering' || word === 'starting' || word === 'degraded') return 'warn';
     return 'idle';
   }
   var SYM = { ok: '\u25CF', warn: '\u25D0', bad: '\u2715', idle: '\u25CB' };
@@ -101,7 +101,7 @@ export const CONSOLE_JS = String.raw`
           return h('td', { 'data-server': s.name, 'data-state': r.state }, badge(r.state), r.primary ? h('span', { 'class': 'primary', text: '\u2605 primary' }) : null);
         }),
         h('td', { 'class': 'num', text: num(sh.rows) }),
-        h('td', { 'data-serving': sh.servingCount }, badge(sh.orphaned ? 'down' : sh.servingCount < sh.replicas.length ? 'recovering' : 'serving',
+        h('td', { 'data-serving': sh.servingCount }, badge(sh.orphaned ? 'unavailable' : sh.servingCount < sh.replicas.length ? 'degraded' : 'serving',
           ' ' + sh.servingCount + ' of ' + sh.replicas.length)));
     });
     fill(grid, [h('caption', { 'class': 'sr-only', text: 'Each shard (rows) on each server (columns): the replica\'s state' }), h('thead', null, head), h('tbody', null, rows)]);

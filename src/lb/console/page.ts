@@ -55,7 +55,7 @@ export function consolePage(actions: boolean): string {
     <p id="summary" data-level="idle" role="status" aria-live="polite">Waiting for the load balancer…</p>
   </section>
   <section class="wide" id="grid-sec" aria-labelledby="h-grid" tabindex="-1">
-    <h2 id="h-grid">Shards × servers <small>each replica's state; ● serving, ◐ recovering or starting, ✕ down</small></h2>
+    <h2 id="h-grid">Shards × servers <small>each replica's state; ● serving, ◐ recovering or starting, ✕ fenced (not answering)</small></h2>
     <div class="scroll" role="region" aria-labelledby="h-grid" tabindex="0"><table id="grid"></table></div>
   </section>
   <section class="wide" aria-labelledby="h-servers">

@@ -12,6 +12,7 @@ import { fail } from '../../core/errors.js';
 import { methodNotAllowed, readObject } from '../../shared/http-errors.js';
 import type { Cluster } from '../cluster.js';
 import type { LbMetrics } from '../metrics.js';
+import type { Settings } from '../settings.js';
 import { refuseCrossSite } from '../origin-guard.js';
 import { lbVersion } from '../version.js';
 import { CONSOLE_CSP, consolePage, wantsHtml } from './page.js';
@@ -25,6 +26,18 @@ export interface ConsoleOptions {
   actions?: boolean;
   /** crashes a server (the runtime's kill) */
   kill?: (server: string) => Promise<void>;
+}
+
+/** The LB's settings as the console's configuration panel shows them. */
+export function consoleSettings(s: Settings, ringHash: string, maxBody: number): Record<string, string> {
+  return {
+    'heartbeat every': `${s.heartbeat.intervalMs} ms (timeout ${s.heartbeat.timeoutMs} ms)`,
+    'fenced after': `${s.heartbeat.misses} missed heartbeats`,
+    'ring hash': ringHash,
+    'ring slots / vnodes': `${s.ring.slots ?? 512} / ${s.ring.vnodes ?? 'log2(slots)'}`,
+    'write coalescing': `linger ${s.lingerMs} ms from ${s.lingerAt} requests in flight, at most ${s.maxBatchRows} rows`,
+    'body limit': `${maxBody} bytes`,
+  };
 }
 
 /** The endpoints a JSON client of GET / is told about. */

@@ -34,7 +34,7 @@ export interface LbInfo {
   settings: Record<string, string | number>;
 }
 
-/** A replica's state: serving, or why not, in the words of `shardctl status` (the server's state). */
+/** A replica's state: serving, or why not, in the words of `shardctl status` (its server's ServerStatus). */
 export type ReplicaState = string;
 
 export interface ConsoleState {
@@ -76,11 +76,11 @@ export interface ConsoleState {
 export function replicaState(serving: boolean, serverState: string | undefined): ReplicaState {
   if (serving) return 'serving';
   if (serverState === undefined) return 'gone';
-  // a server that is up but does not serve this shard yet is being refilled (copy-back under the shard lock)
-  return serverState === 'up' || serverState === 'serving' ? 'recovering' : serverState;
+  // a serving server whose replica of this shard is not in the ready set yet is being filled (a shard /add placed on it)
+  return serverState === 'serving' ? 'recovering' : serverState;
 }
 
-const SERVING_WORDS = new Set(['up', 'serving']);
+const SERVING_WORDS = new Set(['serving']);
 
 export function buildConsoleState(
   now: number,

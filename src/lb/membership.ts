@@ -1,0 +1,157 @@
+/**
+ * /init, /add and /rm: the only changes of the topology (with resume). Each runs under the membership mutex; the
+ * per-shard part of a removal runs in the shard's executor, so no write is half-sent to a server being removed.
+ * Only these operator actions remove servers; faults never do (recovery.ts).
+ */
+import { fail } from '../core/errors.js';
+import { planAdd, planInit, planRm, type Topology } from '../core/plans.js';
+import { ShardMap, type ShardDef } from '../core/shard-map.js';
+import type { AddBody, InitBody, RmBody } from '../core/schemas.js';
+import { persist, type LbContext } from './context.js';
+import type { Recovery } from './recovery.js';
+import { Shard, type ShardExecOptions } from './shard.js';
+
+export type ShardFactory = (def: ShardDef, keyCol: string) => Shard;
+
+export function shardFactory(c: LbContext, applyBatch: ShardExecOptions['applyBatch']): ShardFactory {
+  return (def, keyCol) =>
+    new Shard(def, keyCol, {
+      applyBatch,
+      load: () => c.inflight,
+      lingerAt: c.s.lingerAt,
+      lingerMs: c.s.lingerMs,
+      maxBatchRows: c.s.maxBatchRows,
+      ring: c.s.ring,
+    });
+}
+
+export class Membership {
+  constructor(
+    private readonly c: LbContext,
+    private readonly recovery: Recovery,
+    private readonly newShard: ShardFactory,
+  ) {}
+
+  topology(): Topology | undefined {
+    const t = this.c.topo;
+    if (!t.schema) return undefined;
+    const servers: Record<string, string[]> = {};
+    for (const e of this.c.servers.list()) servers[e.name] = [...e.shards];
+    return { schema: t.schema, shards: t.map.shards.map((s) => ({ ...s })), servers };
+  }
+
+  /** POST /init: replaces the cluster (old servers and their data removed), starts the new one empty. */
+  init(body: InitBody): Promise<void> {
+    const topo = planInit(body);
+    const c = this.c;
+    return c.membership.run(async () => {
+      c.topo.unavailable = 'The database is being re-initialised; try again shortly';
+      try {
+        await this.teardown();
+        c.topo.schema = topo.schema;
+        c.topo.map = new ShardMap(topo.shards);
+        for (const d of c.topo.map.shards) c.topo.shards.set(d.Shard_id, this.newShard(d, topo.schema.columns[0]));
+        c.events.add({ kind: 'init', detail: `${Object.keys(topo.servers).length} servers, ${topo.shards.length} shards` });
+        await this.startServers(topo.servers, new Set(topo.shards.map((s) => s.Shard_id)));
+        c.topo.unavailable = undefined;
+        persist(c);
+      } catch (e) {
+        // a half-built cluster is worse than none: stop what started and report the cause
+        await this.teardown().catch(() => undefined);
+        c.topo.unavailable = undefined;
+        persist(c);
+        throw e;
+      }
+    });
+  }
+
+  /** Stops every server (with its data) and forgets the configuration. Caller holds the membership mutex. */
+  private async teardown(): Promise<void> {
+    const c = this.c;
+    c.topo.generation++;
+    for (const e of c.servers.clear()) c.client.forget(e.name);
+    for (const sh of c.topo.shards.values()) sh.close('The database was re-initialised');
+    c.topo.shards.clear();
+    c.topo.schema = undefined;
+    c.topo.map = new ShardMap([]);
+    await c.runtime.stopAll();
+  }
+
+  /** Spawns servers in parallel (caller holds the mutex); `fresh` shards start empty, the others are copied. */
+  private async startServers(servers: Record<string, string[]>, fresh: ReadonlySet<string>): Promise<void> {
+    const c = this.c;
+    const entries = Object.entries(servers).map(([name, shards]) => {
+      const e = c.servers.add(name, shards, 'starting');
+      for (const id of shards) {
+        const sh = c.topo.shard(id)!;
+        sh.replicas.push(name);
+        // a new replica of a shard that holds data counts toward its majority only once it has the data
+        if (!fresh.has(id)) sh.joining.add(name);
+      }
+      return e;
+    });
+    // we hold the membership mutex: the bring-ups spawn without taking it again
+    const results = await Promise.allSettled(entries.map((e) => this.recovery.bringUp(e, ++e.attempt, fresh, { locked: true })));
+    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
+  }
+
+  /** POST /add. New shards are routed only once every added server serves; on a failure nothing was acknowledged in them. */
+  add(body: AddBody): Promise<{ N: number; message: string }> {
+    const c = this.c;
+    return c.membership.run(async () => {
+      const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
+      const plan = planAdd(cur, body, c.rand);
+      const fresh = new Set(plan.newShards.map((s) => s.Shard_id));
+      for (const d of plan.newShards) c.topo.shards.set(d.Shard_id, this.newShard(d, cur.schema.columns[0]));
+      try {
+        await this.startServers(plan.added, fresh);
+      } catch (e) {
+        // roll the membership back: the new servers leave (no acknowledged change lives only on them), new shards are forgotten
+        for (const name of Object.keys(plan.added)) await this.removeServer(name).catch(() => undefined);
+        for (const d of plan.newShards) {
+          c.topo.shard(d.Shard_id)?.close(`Shard ${d.Shard_id} was not added`);
+          c.topo.shards.delete(d.Shard_id);
+        }
+        persist(c);
+        throw e;
+      }
+      c.topo.map = new ShardMap(plan.topology.shards);
+      c.events.add({ kind: 'added', detail: Object.keys(plan.added).join(',') });
+      persist(c);
+      return { N: c.servers.size, message: plan.message };
+    });
+  }
+
+  /** DELETE /rm. A shard must keep a serving replica unless forced. */
+  rm(body: RmBody): Promise<{ N: number; servers: string[] }> {
+    const c = this.c;
+    return c.membership.run(async () => {
+      const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
+      const serving: Record<string, string[]> = {};
+      for (const [id, sh] of c.topo.shards) serving[id] = [...sh.ready];
+      const plan = planRm(cur, body, c.rand, serving);
+      for (const name of plan.removed) await this.removeServer(name);
+      c.events.add({ kind: 'removed', detail: plan.removed.join(',') });
+      persist(c);
+      return { N: c.servers.size, servers: plan.removed };
+    });
+  }
+
+  /** Takes a server out of every shard (under each shard's lock), then stops it. Caller holds the mutex. */
+  private async removeServer(name: string): Promise<void> {
+    const c = this.c;
+    const e = c.servers.get(name);
+    if (!e) return;
+    await Promise.all(
+      e.shards.map((id) => {
+        const sh = c.topo.shard(id);
+        return sh?.run(async () => sh.removeReplica(name)).catch(() => sh.removeReplica(name));
+      }),
+    );
+    c.servers.remove(name);
+    c.client.forget(name);
+    await c.runtime.stop(name).catch((err) => c.log.warn('stop failed', { server: name, err: String(err) }));
+  }
+
+}

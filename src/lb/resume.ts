@@ -1,0 +1,125 @@
+/**
+ * After an LB restart: rebuild the cluster from saved metadata. Servers still running and answering are adopted;
+ * the rest are fenced and handed to recovery (a running one is kept and caught up when it answers; an exited one
+ * respawned). A crash can leave a write applied on some replicas only (never acknowledged), so the adopted
+ * replicas of each shard are compared by digest and the ones outside the largest agreeing group are refilled
+ * from it (core/quorum.ts: majorityGroup). Until all that is done, data requests get a 503 saying so; a resume
+ * that fails is retried, never served half-built.
+ */
+import { majorityGroup } from '../core/quorum.js';
+import { ShardMap } from '../core/shard-map.js';
+import { persist, sleep, type LbContext } from './context.js';
+import type { PersistedState } from './metadata.js';
+import type { ShardFactory } from './membership.js';
+import type { Recovery } from './recovery.js';
+
+export class Resume {
+  constructor(
+    private readonly c: LbContext,
+    private readonly recovery: Recovery,
+    private readonly newShard: ShardFactory,
+  ) {}
+
+  /** Resumes, retrying with backoff until it succeeds or the LB stops. Resolves after the first attempt. */
+  async run(saved: PersistedState): Promise<void> {
+    const ok = await this.tryOnce(saved);
+    if (ok) return;
+    void (async () => {
+      for (let i = 1; !this.c.closed; i++) {
+        await sleep(Math.min(this.c.s.retryMaxMs, this.c.s.retryBaseMs * 2 ** i));
+        if (await this.tryOnce(saved)) return;
+      }
+    })();
+  }
+
+  private async tryOnce(saved: PersistedState): Promise<boolean> {
+    const c = this.c;
+    try {
+      await c.membership.run(() => this.resume(saved));
+      return true;
+    } catch (e) {
+      c.topo.unavailable = `The LB is resuming its saved cluster and the last attempt failed (${(e as Error).message}); it retries by itself`;
+      c.log.error('resume failed; retrying', { err: String(e) });
+      c.events.add({ kind: 'resume-failed', detail: String((e as Error).message) });
+      return false;
+    }
+  }
+
+  private async resume(saved: PersistedState): Promise<void> {
+    const c = this.c;
+    const t = c.topo;
+    t.unavailable = 'The LB is resuming its saved cluster; try again shortly';
+    // start from nothing on every attempt: a failed attempt leaves no half-built state behind
+    for (const e of c.servers.clear()) c.client.forget(e.name);
+    for (const sh of t.shards.values()) sh.close('The LB is resuming');
+    t.shards.clear();
+    t.schema = saved.schema;
+    t.map = new ShardMap(saved.shards.map(({ valid_idx: _v, ...d }) => d));
+    for (const d of t.map.shards) {
+      const sh = this.newShard(d, saved.schema.columns[0]);
+      sh.indexed = false; // until rebuilt from a serving replica below
+      t.shards.set(d.Shard_id, sh);
+    }
+    const running = new Map((await c.runtime.list()).map((h) => [h.name, h]));
+    const stale = new Set(saved.stale);
+    const toRecover: string[] = [];
+    for (const [name, shards] of Object.entries(saved.servers)) {
+      const e = c.servers.add(name, shards, 'starting');
+      for (const s of shards) t.shard(s)?.replicas.push(name);
+      const h = running.get(name);
+      if (h) {
+        e.url = h.url;
+        e.instance = h.id;
+      }
+      const hb = h && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
+      if (!hb) {
+        toRecover.push(name);
+        continue;
+      }
+      e.storeId = hb.storeId;
+      for (const s of shards) t.shard(s)?.addReady(name);
+      c.servers.apply(e, 'ready');
+    }
+    await this.reconcile();
+    // the key index: from one serving replica per shard
+    for (const sh of t.shards.values()) {
+      const src = [...sh.ready][0];
+      if (!src) continue;
+      const rows = (await c.client.copy(src, [sh.id]))[sh.id] ?? [];
+      for (const r of rows) sh.known.add(r[sh.keyCol] as number);
+      sh.validIdx = rows.length;
+      sh.indexed = true;
+    }
+    t.unavailable = undefined;
+    c.events.add({ kind: 'resumed', detail: `${c.servers.size - toRecover.length} servers adopted, ${toRecover.length} to recover` });
+    for (const name of toRecover) {
+      const e = c.servers.get(name)!;
+      c.servers.apply(e, 'ready'); // so the fault takes the normal path: fenced, kept, recovered
+      this.recovery.fault(name, stale.has(name) ? 'not caught up before the LB restart' : 'not answering after the LB restart');
+    }
+    persist(c);
+  }
+
+  /** For each shard: the adopted replicas outside the largest agreeing group are refilled from it. */
+  private async reconcile(): Promise<void> {
+    const c = this.c;
+    for (const sh of c.topo.shards.values()) {
+      const live = [...sh.ready];
+      if (live.length < 2) continue;
+      const ds = await Promise.all(live.map((srv) => c.client.digest(srv, [sh.id]).then((d) => ({ server: srv, ...d[sh.id] }), () => ({ server: srv }))));
+      const g = majorityGroup(ds);
+      if (!g || g.refill.length === 0) continue;
+      c.log.warn('replicas differ after a restart; refilling from the majority', { shard: sh.id, keep: g.keep, refill: g.refill });
+      c.events.add({ kind: 'reconciled', shard: sh.id, detail: `replicas differed after restart: ${g.refill.join(',')} refilled from ${g.keep.join(',')}` });
+      for (const srv of g.refill) sh.removeReady(srv);
+      for (const srv of g.refill) {
+        const e = c.servers.get(srv)!;
+        const token = e.attempt;
+        await sh.run(() => this.recovery.copyBack(sh, e, token)).catch((err) => {
+          c.log.warn('refill failed', { shard: sh.id, server: srv, err: String(err) });
+          this.recovery.fault(srv, `refill after restart failed: ${(err as Error).message}`);
+        });
+      }
+    }
+  }
+}
