@@ -176,3 +176,29 @@ test('GET /console/stream: hello, then the state (every shard and server of the 
   assert.equal(metrics.shards.sh1.write.n, 1);
   assert.deepEqual(Object.keys(metrics.heartbeats), Object.keys(DEFAULT.servers));
 });
+
+test('the stream stops when the browser goes away (over a real socket): no loop left running', async () => {
+  const { serve } = await import('@hono/node-server');
+  const { Hono } = await import('hono');
+  const { ConsoleHub } = await import('./stream.js');
+  const { LbMetrics } = await import('../metrics.js');
+  const { EventLog } = await import('../events.js');
+  const fakeCluster = { status: () => ({ N: 0, schema: null, shards: [], servers: {} }), details: () => ({ configured: false, servers: [], shards: [] }), events: new EventLog() };
+  const hub = new ConsoleHub(fakeCluster as unknown as Cluster, new LbMetrics(), () => LB);
+  const app = new Hono();
+  app.get('/s', (c) => hub.handle(c));
+  const srv = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((r) => srv.once('listening', () => r()));
+  try {
+    const port = (srv.address() as { port: number }).port;
+    const ac = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/s`, { signal: ac.signal });
+    await res.body!.getReader().read();
+    assert.equal(hub.clients, 1);
+    ac.abort();
+    for (let i = 0; i < 40 && hub.clients > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(hub.clients, 0, 'the stream loop ended with the connection');
+  } finally {
+    srv.close();
+  }
+});
