@@ -147,7 +147,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     while (now() < until) {
       try {
         const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { status: string }[]; shards: { serving: string[]; replicas: string[] }[] };
-        if (s.servers.every((x) => x.status === 'up') && s.shards.every((x) => x.serving.length === x.replicas.length)) return true;
+        if (s.servers.every((x) => x.status === 'serving') && s.shards.every((x) => x.serving.length === x.replicas.length)) return true;
       } catch {
         /* LB restarting */
       }
@@ -161,7 +161,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     while (now() < until) {
       try {
         const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { name: string; status: string }[] };
-        if (s.servers.find((x) => x.name === victim)?.status !== 'up') return;
+        if (s.servers.find((x) => x.name === victim)?.status !== 'serving') return;
       } catch {
         /* LB restarting */
       }
@@ -188,7 +188,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       try {
         const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { name: string; status: string }[] };
-        const up = s.servers.filter((x) => x.status === 'up').map((x) => x.name).sort();
+        const up = s.servers.filter((x) => x.status === 'serving').map((x) => x.name).sort();
         if (!up.length) continue;
         const victim = up[Math.floor(f.pick * up.length)];
         await o.crashServer(victim);

@@ -80,3 +80,17 @@ test('rm: named plus random, never the last replica unless forced', () => {
   assert.equal(planRm(base, parseRmBody({ n: 3, servers: ['Server0', 'Server3', 'Server5'], force: true }), seq(0)).removed.length, 3);
   assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Nope'] }), seq(0)), /Nope is not in the cluster/);
 });
+
+test('rm judged by serving replicas: a fenced or recovering replica is no source', () => {
+  // sh1 on Server0, Server3, Server5; only Server0 serves it
+  const serving = { sh1: ['Server0'], sh2: ['Server0', 'Server4', 'Server6'], sh3: ['Server1', 'Server3', 'Server6'], sh4: ['Server1', 'Server4', 'Server5'] };
+  assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Server0'] }), seq(0), serving), /shard sh1 with no serving replica/);
+  // the non-serving ones can go: sh1 keeps Server0
+  assert.deepEqual(planRm(base, parseRmBody({ n: 2, servers: ['Server3', 'Server5'] }), seq(0), serving).removed, ['Server3', 'Server5']);
+  // random picks never take Server0 (the only serving replica of sh1)
+  for (let i = 0; i < 5; i++) assert.ok(!planRm(base, parseRmBody({ n: 3, servers: [] }), seq(i), serving).removed.includes('Server0'));
+  // a shard with no serving replica at all: none of its replicas may be removed (one may hold the last copy)
+  const none = { ...serving, sh1: [] };
+  assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Server3'] }), seq(0), none), /sh1 with no serving replica/);
+  assert.throws(() => planRm(base, parseRmBody({ n: 5, servers: [] }), seq(0), none), /serving replica/);
+});

@@ -4,42 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createLbApp } from './app.js';
-import { Cluster } from './cluster.js';
-import { HttpShardClient } from './shard-client.js';
-import { InProcessRuntime } from '../runtime/fake.js';
-import { createLogger } from '../shared/log.js';
 
-const DEFAULT = JSON.parse(readFileSync(fileURLToPath(new URL('../../../configs/default.json', import.meta.url)), 'utf8'));
-const row = (id: number, marks: number | string = id % 100) => ({ Stud_id: id, Stud_name: `S${id}`, Stud_marks: marks });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function setup(opts: { autoRecover?: boolean; hb?: number } = {}) {
-  const runtime = new InProcessRuntime();
-  const cluster = new Cluster({
-    runtime,
-    client: new HttpShardClient({ timeoutMs: 3000 }),
-    log: createLogger('lb-test'),
-    heartbeat: { intervalMs: opts.hb ?? 100, timeoutMs: 200, misses: 2 },
-    autoRecover: opts.autoRecover ?? true,
-    retryBaseMs: 50,
-  });
-  const app = createLbApp({ cluster, log: createLogger('lb-test'), maxBody: 64 * 1024 });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(path, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-  cluster.startHeartbeats();
-  const close = async () => cluster.shutdown(true);
-  return { runtime, cluster, app, call, close };
-}
-
-async function allRows(call: Awaited<ReturnType<typeof setup>>['call']) {
-  return (await call('POST', '/read', { Stud_id: { low: 0, high: 16383 } })).body.data as { Stud_id: number; Stud_marks: unknown }[];
-}
+import { allRows, DEFAULT, row, setup, sleep } from './testkit.js';
 
 test('every endpoint answers as API.md says', async (t) => {
   const { call, close } = await setup();

@@ -58,6 +58,7 @@ export class DataPath {
         return await this.c.client.readRaw(server, sh.id, keyCol, lo, hi);
       } catch (e) {
         if (!(e instanceof UpstreamError)) throw e;
+        if (sh.closed) fail('NO_REPLICA', `Shard ${sh.id} was replaced while it was read; try again`);
         // a replica that cannot answer is fenced; the ring then points at the next one
         this.fault(server, `read failed: ${e.message}`);
       }

@@ -237,8 +237,9 @@ export class Recovery {
         rows = (await c.client.copy(src, [sh.id]))[sh.id] ?? [];
         break;
       } catch (err) {
-        if (err instanceof UpstreamError) this.fault(src, `copy failed: ${err.message}`);
-        else throw err;
+        if (!(err instanceof UpstreamError)) throw err;
+        this.stillOwns(e, token);
+        this.fault(src, `copy failed: ${err.message}`);
       }
     }
     this.stillOwns(e, token);

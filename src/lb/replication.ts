@@ -43,6 +43,8 @@ export class Replication {
     const live = [...sh.ready];
     checkQuorum(sh.id, live.length, voters);
     const res = await Promise.allSettled(live.map(apply));
+    // torn down meanwhile (/init, a rolled-back /add): its servers' names may already belong to new servers
+    if (sh.closed) fail('NO_REPLICA', `Shard ${sh.id} was replaced while the change was in flight; it may or may not have landed on the old replicas`);
     const ok: { s: string; v: T }[] = [];
     const errs: { s: string; e: unknown }[] = [];
     res.forEach((r, i) => (r.status === 'fulfilled' ? ok.push({ s: live[i], v: r.value }) : errs.push({ s: live[i], e: r.reason })));
@@ -62,6 +64,7 @@ export class Replication {
   async undoInsert(sh: Shard, keys: number[]): Promise<void> {
     const live = [...sh.ready];
     const res = await Promise.allSettled(live.map((s) => this.c.client.rollback(s, sh.id, sh.keyCol, keys, [])));
+    if (sh.closed) return;
     res.forEach((r, i) => {
       if (r.status === 'rejected') this.fault(live[i], `undo failed: ${String(r.reason)}`);
     });

@@ -88,6 +88,50 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
   assert.equal((await allRows(url)).length, 1000);
   await replicasIdentical(url);
 
+  // a server named like the LB's own container: containers are named and found so that it collides with nothing
+  const lbBefore = (await clusterContainers()).find((c) => c.role === 'lb')!;
+  const addLb = await sh(['add', JSON.stringify({ n: 1, servers: { lb: ['sh1'] } }), '--name', NAME]);
+  assert.equal(addLb.code, 0, addLb.stderr);
+  cs = await clusterContainers();
+  assert.ok(cs.some((c) => c.role === 'lb' && c.name === lbBefore.name && c.state === 'running'), 'the LB container survived a server named lb');
+  assert.ok(cs.some((c) => c.role === 'server' && c.server === 'lb' && c.state === 'running'));
+  assert.equal((await allRows(url)).length, 1000);
+
+  // docker pause of every replica of sh1 for 5 s under writes: fenced and kept, nothing acknowledged lost, N unchanged
+  const st0 = (await call(url, 'GET', '/status')).body as { N: number; servers: Record<string, string[]> };
+  const sh1 = Object.keys(st0.servers).filter((s) => st0.servers[s].includes('sh1'));
+  const sh1Ids = cs.filter((c) => c.role === 'server' && sh1.includes(c.server)).map((c) => c.name);
+  const acked: number[] = [];
+  let writing = true;
+  const writer = (async () => {
+    for (let k = 0; writing && k < 400; k++) {
+      const id = 16384 + k; // sh5, and sh1 keys below
+      const id1 = 4000 + k; // sh1 (0..4095): never written above
+      for (const key of [id, id1]) {
+        const r = await call(url, 'POST', '/write', { data: [row(key)] }).catch(() => undefined);
+        if (r?.status === 200) acked.push(key);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await docker(['pause', ...sh1Ids]);
+  await new Promise((r) => setTimeout(r, 5000));
+  assert.equal((await call(url, 'GET', '/status')).body.N, st0.N, 'no server dropped during the pause');
+  await docker(['unpause', ...sh1Ids]);
+  writing = false;
+  await writer;
+  await until('every server serving after the pause', async () => {
+    const d = (await call(url, 'GET', '/cluster')).body as { servers: { status: string }[] };
+    return d.servers.every((x) => x.status === 'serving');
+  }, 60_000);
+  cs = await clusterContainers();
+  for (const id of sh1Ids) assert.ok(cs.some((c) => c.name === id && c.state === 'running'), `${id} was replaced or removed`);
+  const all = new Set((await allRows(url)).map((r) => r.Stud_id));
+  for (const k of acked) assert.ok(all.has(k), `acknowledged row ${k} lost after the pause`);
+  assert.equal((await call(url, 'GET', '/status')).body.N, st0.N);
+  await replicasIdentical(url);
+  const total = all.size;
+
   // the LB crashes: the restart policy brings it back, and it resumes the same cluster
   const status = (await call(url, 'GET', '/status')).body;
   const lbPid = Number(await docker(['inspect', '-f', '{{.State.Pid}}', `shardctl-${NAME}-lb`]));
@@ -96,7 +140,7 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
     const r = await call(url, 'GET', '/status').catch(() => undefined);
     return r?.status === 200 && JSON.stringify(r.body) === JSON.stringify(status);
   }, 60_000);
-  assert.equal((await allRows(url)).length, 1000);
+  assert.equal((await allRows(url)).length, total);
 
   // a killed LB container (docker kill: no automatic restart): `up` starts it again and it resumes
   await docker(['kill', `shardctl-${NAME}-lb`]);
@@ -106,7 +150,7 @@ test('docker: build, up, init, 1,000 writes, kill, add/rm, LB crash and kill, do
   const before = status as { N: number; shards: unknown[] };
   assert.match(again.stdout, new RegExp(`resumed its cluster of ${before.N} servers and ${before.shards.length} shards`));
   assert.deepEqual((await call(url, 'GET', '/status')).body, status);
-  assert.equal((await allRows(url)).length, 1000);
+  assert.equal((await allRows(url)).length, total);
   await replicasIdentical(url);
 
   const down = await sh(['down', '--name', NAME]);

@@ -6,7 +6,8 @@ import { lbUrl, type GlobalOpts } from '../context.js';
 
 interface Details {
   configured: boolean;
-  servers: { name: string; status: string; url?: string; shards: string[]; stale: boolean }[];
+  servers: { name: string; status: string; url?: string; shards: string[]; stale: boolean; failures?: number; lastError?: string }[];
+  unavailable?: string;
   shards: { Shard_id: string; Stud_id_low: number; Shard_size: number; replicas: string[]; serving: string[]; rows: number; orphaned: boolean }[];
   incidents: Incident[];
 }
@@ -20,7 +21,7 @@ interface Incident {
   rowsCopied: number;
 }
 
-const colour = (s: string) => (s === 'up' ? chalk.green(s) : s === 'down' ? chalk.red(s) : chalk.yellow(s));
+const colour = (s: string) => (s === 'serving' ? chalk.green(s) : s === 'fenced' || s === 'gone' ? chalk.red(s) : chalk.yellow(s));
 
 export async function statusCmd(o: GlobalOpts): Promise<void> {
   const url = lbUrl(o);
@@ -32,6 +33,8 @@ export async function statusCmd(o: GlobalOpts): Promise<void> {
       return;
     }
     process.stdout.write(`${chalk.bold('LB')} ${url}  N=${d.servers.length}\n\n`);
+    if (d.unavailable) process.stdout.write(`${chalk.yellow(d.unavailable)}\n\n`);
+    const stateOf = (r: string) => d.servers.find((x) => x.name === r)?.status ?? 'unknown';
     process.stdout.write(
       `${table(
         ['SHARD', 'KEYS', 'ROWS', 'REPLICAS (serving)'],
@@ -39,11 +42,16 @@ export async function statusCmd(o: GlobalOpts): Promise<void> {
           s.orphaned ? chalk.red(s.Shard_id) : s.Shard_id,
           `[${s.Stud_id_low}, ${s.Stud_id_low + s.Shard_size})`,
           s.rows,
-          s.replicas.map((r) => (s.serving.includes(r) ? r : chalk.red(`${r}(down)`))).join(' ') || chalk.red('NONE: data unavailable'),
+          s.replicas.map((r) => (s.serving.includes(r) ? r : chalk.red(`${r}(${stateOf(r)})`))).join(' ') || chalk.red('NONE: data unavailable'),
         ]),
       )}\n\n`,
     );
-    process.stdout.write(`${table(['SERVER', 'STATE', 'SHARDS', 'ADDRESS'], d.servers.map((s) => [s.name, colour(s.status), s.shards.join(','), s.url ?? '']))}\n`);
+    process.stdout.write(
+      `${table(
+        ['SERVER', 'STATE', 'SHARDS', 'ADDRESS', 'NOTE'],
+        d.servers.map((s) => [s.name, colour(s.status), s.shards.join(','), s.url ?? '', s.failures ? `${s.failures} failed attempts: ${s.lastError ?? ''}` : (s.status !== 'serving' && s.lastError) || '']),
+      )}\n`,
+    );
     const recent = d.incidents.slice(-5);
     if (recent.length) {
       process.stdout.write(`\n${chalk.bold('Recent incidents')}\n`);
