@@ -126,7 +126,7 @@ test('buildConsoleState: grid, uptime from the last spawn, incident steps, prima
     configured: true,
     servers: [
       { name: 'A', status: 'serving', url: 'http://a', shards: ['sh1'], lastSeen: 900 },
-      { name: 'B', status: 'recovering', url: 'http://b', shards: ['sh1'], lastSeen: 500 },
+      { name: 'B', status: 'recovering', url: 'http://b', shards: ['sh1'], lastSeen: 500, failures: 2, lastError: 'spawn timed out' },
     ],
     shards: [{ Shard_id: 'sh1', Stud_id_low: 0, Shard_size: 10, replicas: ['A', 'B'], serving: ['A'], rows: 7 }],
   };
@@ -147,6 +147,10 @@ test('buildConsoleState: grid, uptime from the last spawn, incident steps, prima
   assert.equal(s.servers[1].upSince, null, 'no uptime while not serving');
   assert.deepEqual(s.incidents[0].steps.map((e) => e.kind), ['spawned', 'copied']);
   assert.equal(s.summary.level, 'warn');
+  assert.equal(s.servers[1].note, '2 failed attempts: spawn timed out', 'as shardctl status shows it');
+  assert.equal(s.servers[0].note, '');
+  const resuming = buildConsoleState(1000, LB, status, { ...details, unavailable: 'The LB is resuming its cluster; try again shortly' }, events, incidents);
+  assert.deepEqual(resuming.summary, { level: 'warn', text: 'The LB is resuming its cluster; try again shortly' });
 });
 
 test('GET /console/stream: hello, then the state (every shard and server of the default config) and the metrics', async (t) => {

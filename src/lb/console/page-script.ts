@@ -113,7 +113,7 @@ export const CONSOLE_JS = String.raw`
     var body = state.servers.map(function (s) {
       return h('tr', { 'data-server': s.name },
         h('th', { scope: 'row', text: s.name }),
-        h('td', { 'class': 'state' }, badge(s.state), s.serving ? null : h('span', { 'class': 'sub', text: 'not serving' })),
+        h('td', { 'class': 'state' }, badge(s.state), s.serving ? null : h('span', { 'class': 'sub', text: 'not serving' }), s.note ? h('span', { 'class': 'sub note', text: s.note }) : null),
         h('td', { 'class': 'addr', text: s.address || '-' }),
         h('td', { text: s.shards.join(', ') }),
         h('td', { 'class': 'num uptime', 'data-since': s.upSince || '', text: s.upSince ? dur(now() - s.upSince) : '-' }),

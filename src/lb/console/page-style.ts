@@ -43,6 +43,7 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 thead th { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); font-weight: 600; }
 th[scope="row"] { font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.sub.note { white-space: normal; max-width: 28em; }
 .sub { display: block; font-weight: normal; color: var(--muted); font-size: 12px; text-transform: none; letter-spacing: 0; }
 .st { display: inline-flex; align-items: center; gap: 5px; font-weight: 600; border-radius: 4px; padding: 1px 7px; font-size: 13px; }
 .st .sym { font-size: 11px; }

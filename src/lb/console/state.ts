@@ -9,7 +9,9 @@ import type { ClusterEvent, Incident } from '../events.js';
 /** The parts of Cluster.details() the console reads (the same fields `shardctl status` reads). */
 export interface DetailsView {
   configured: boolean;
-  servers: { name: string; status: string; url?: string; shards: string[]; stale?: boolean; lastSeen?: number }[];
+  /** why data requests are refused right now (the LB is re-initialising or resuming) */
+  unavailable?: string;
+  servers: { name: string; status: string; url?: string; shards: string[]; stale?: boolean; lastSeen?: number; failures?: number; lastError?: string }[];
   shards: { Shard_id: string; Stud_id_low: number; Shard_size: number; replicas: string[]; serving: string[]; rows?: number; orphaned?: boolean; primary?: string }[];
 }
 
@@ -51,6 +53,8 @@ export interface ConsoleState {
     address: string;
     shards: string[];
     stale: boolean;
+    /** failed recovery attempts and the last error, as `shardctl status` shows them */
+    note: string;
     /** epoch ms it (or its latest replacement) was spawned, when the event log still has it */
     upSince: number | null;
   }[];
@@ -102,6 +106,7 @@ export function buildConsoleState(
     address: s.url ?? '',
     shards: s.shards,
     stale: !!s.stale,
+    note: s.failures ? `${s.failures} failed attempts: ${s.lastError ?? ''}` : (s.status !== 'serving' && s.lastError) || '',
     upSince: SERVING_WORDS.has(s.status) ? (upSince.get(s.name) ?? null) : null,
   }));
   const shards = details.shards.map((d) => {
@@ -137,7 +142,7 @@ export function buildConsoleState(
     shards,
     incidents: withSteps,
     events: events.slice(-(opts.maxEvents ?? 40)),
-    summary: summarise(details.configured, servers, shards),
+    summary: details.unavailable ? { level: 'warn', text: details.unavailable } : summarise(details.configured, servers, shards),
   };
 }
 
