@@ -29,7 +29,9 @@ for (const s of wanted) {
   const files = suites[s]();
   console.log(`\n# ${s}: ${files.length} files`);
   if (!files.length) continue;
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, SHARDCTL_LOG_LEVEL: process.env.SHARDCTL_LOG_LEVEL ?? 'warn' } });
+  // e2e files each build the images (tagged by version) and run a docker cluster: one file at a time
+  const serial = s === 'e2e' ? ['--test-concurrency=1'] : [];
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...serial, ...files], { stdio: 'inherit', env: { ...process.env, SHARDCTL_LOG_LEVEL: process.env.SHARDCTL_LOG_LEVEL ?? 'warn' } });
   if (r.status !== 0) { failed = true; console.error(`# ${s}: FAILED`); }
 }
 process.exit(failed ? 1 : 0);

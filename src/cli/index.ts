@@ -76,6 +76,7 @@ common(program.command('up'))
   .option('--slots <n>', 'slots per shard ring; default 512')
   .option('--vnodes <n>', 'virtual nodes per server; default log2(slots) = 9')
   .option('--max-body <bytes>', 'request body limit; default 4 MiB')
+  .option('--console-actions', 'the web console (GET /, `shardctl console`) may kill, add and remove servers, after a confirmation; read-only without it')
   .action(run(async (_o, c: Command) => upCmd(c.opts())));
 
 common(program.command('down'))
@@ -152,6 +153,11 @@ common(program.command('explain [stud_id]'))
   .option('--request-id <r>', 'the slot of read request R and the replica it goes to')
   .option('--range <keys...>', 'explain a read range instead: LOW HIGH (shards queried, the replica of each)')
   .action(run(async (k: string | undefined, _o, c: Command) => explainCmd(k, c.opts())));
+
+common(program.command('console'))
+  .description('the web console: prints its address (the LB\'s GET /) and opens a browser when there is one (not in CI)')
+  .option('--no-open', 'only print the address')
+  .action(run(async (_o, c: Command) => (await import('./commands/console.js')).consoleCmd(c.opts())));
 
 registerBench(program, common, run);
 registerChaos(program, common, run);

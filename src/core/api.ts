@@ -264,6 +264,22 @@ export const ROUTES: RouteDef[] = [
     method: 'get', path: '/openapi.json', operationId: 'openapi', tag: 'operations', summary: 'This API as an OpenAPI 3.1 document',
     response: z.record(z.string(), z.unknown()), errors: [],
   },
+  {
+    method: 'get', path: '/', operationId: 'root', tag: 'operations',
+    summary: 'The web console (HTML, for a browser whose Accept prefers text/html); JSON with the version and endpoints for any other client',
+    response: z.record(z.string(), z.unknown()), errors: [],
+  },
+  {
+    method: 'get', path: '/console/stream', operationId: 'consoleStream', tag: 'operations',
+    summary: "The console's live state as Server-Sent Events (text/event-stream): the cluster when it changes, throughput once a second",
+    response: z.string(), errors: [],
+  },
+  {
+    method: 'post', path: '/console/kill', operationId: 'consoleKill', tag: 'operations',
+    summary: 'Crash one server, as `shardctl kill` does (only on an LB started with --console-actions; a 404 otherwise)',
+    body: z.object({ server: z.string() }), response: MessageOk,
+    errors: [...BODY_ERRORS, 'UNKNOWN_SERVER', 'CROSS_SITE_REQUEST', 'NOT_FOUND'],
+  },
 ];
 
 /** The status a code answers on a route. */

@@ -15,6 +15,9 @@ import { dryRunAdd, dryRunInit, dryRunRm } from './dry-run.js';
 import { explainKey, explainRange } from './explain.js';
 import { openApiText } from './openapi.js';
 import { verifyAfterRecovery, verifyCluster } from './verify.js';
+import { mountConsole, type ConsoleOptions } from './console/routes.js';
+import { LbMetrics } from './metrics.js';
+import { refuseCrossSite } from './origin-guard.js';
 
 export interface LbAppOptions {
   cluster: Cluster;
@@ -23,6 +26,10 @@ export interface LbAppOptions {
   maxBody?: number;
   /** verify the shards of every completed recovery and record the outcome as an event (default true) */
   verifyRecoveries?: boolean;
+  /** the console at GET / (issue 12): what it shows about the LB, and whether it may act */
+  console?: ConsoleOptions;
+  /** the per-shard counters the console shows (one is made when not given) */
+  metrics?: LbMetrics;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
@@ -32,6 +39,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   installErrorHandlers(app, log);
   const maxBody = opts.maxBody ?? 4 * 1024 * 1024;
   if (opts.verifyRecoveries !== false) verifyAfterRecovery(cluster);
+  const metrics = opts.metrics ?? new LbMetrics();
 
   const body = (c: Context) => readObject(c, maxBody);
   const schema = () => {
@@ -39,7 +47,9 @@ export function createLbApp(opts: LbAppOptions): Hono {
     return cluster.currentSchema!;
   };
 
+  // every handler that changes state starts with refuseCrossSite (origin-guard.ts): no cross-site writes
   app.post('/init', async (c) => {
+    refuseCrossSite(c);
     const b = parseInitBody(await body(c));
     if (b.dry_run) return c.json(dryRunInit(cluster, b));
     await cluster.init(b);
@@ -49,6 +59,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.get('/status', (c) => c.json(cluster.status()));
 
   app.post('/add', async (c) => {
+    refuseCrossSite(c);
     const b = parseAddBody(await body(c));
     if (b.dry_run) return c.json(dryRunAdd(cluster, b));
     const r = await cluster.add(b);
@@ -56,6 +67,7 @@ export function createLbApp(opts: LbAppOptions): Hono {
   });
 
   const rm = async (c: Context) => {
+    refuseCrossSite(c);
     const b = parseRmBody(await body(c));
     if (b.dry_run) return c.json(dryRunRm(cluster, b));
     const r = await cluster.rm(b);
@@ -67,7 +79,9 @@ export function createLbApp(opts: LbAppOptions): Hono {
   app.post('/read', async (c) => {
     const b = await body(c);
     const { low, high } = parseReadBody(schema(), b);
+    const t0 = metrics.start();
     const r = await cluster.read(low, high);
+    metrics.read(r.shards, t0);
     let data = '';
     for (const arr of r.bodies) {
       // each is "[...]": splice the rows in without parsing them
@@ -77,23 +91,33 @@ export function createLbApp(opts: LbAppOptions): Hono {
   });
 
   app.post('/write', async (c) => {
+    refuseCrossSite(c);
     const b = await body(c);
-    const rows = parseWriteBody(schema(), b);
+    const sch = schema();
+    const rows = parseWriteBody(sch, b);
+    const t0 = metrics.start();
     const n = await cluster.write(rows);
+    metrics.write(shardsOfRows(rows, sch.columns[0]), t0);
     return c.body(`{"message":"${n} Data entries added","status":"success"}`, 200, JSON_HEADERS);
   });
 
   app.put('/update', async (c) => {
+    refuseCrossSite(c);
     const sch = schema();
     const { key, row } = parseUpdateBody(sch, await body(c));
+    const t0 = metrics.start();
     await cluster.update(key, row);
+    metrics.write(cluster.shardIdOf(key) ?? '', t0);
     return c.json({ message: `Data entry for ${sch.columns[0]}: ${key} updated`, status: 'success' });
   });
 
   app.delete('/del', async (c) => {
+    refuseCrossSite(c);
     const sch = schema();
     const key = parseDelBody(sch, await body(c));
+    const t0 = metrics.start();
     await cluster.del(key);
+    metrics.write(cluster.shardIdOf(key) ?? '', t0);
     return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed from all replicas`, status: 'success' });
   });
 
@@ -122,9 +146,21 @@ export function createLbApp(opts: LbAppOptions): Hono {
     if (low !== undefined && high !== undefined) return c.json({ ...explainRange(cluster, low, high, rid), status: 'success' });
     return fail('INVALID_FIELD', `pass ${schema().columns[0]}=<key>, or low=<key>&high=<key> for a read range`);
   });
+  mountConsole(app, cluster, metrics, opts.console);
   app.get('/openapi.json', (c) => c.body(openApiText(PACKAGE_VERSION), 200, JSON_HEADERS));
 
   // the 405 answers come from the route table (core/api.ts), which the OpenAPI document is built from too
   methodNotAllowed(app, allowedMethods());
   return app;
+
+  /** The shards a write touched: one id for the usual one-row write (no array), else each id once. */
+  function shardsOfRows(rows: Record<string, unknown>[], keyCol: string): string | string[] {
+    if (rows.length === 1) return cluster.shardIdOf(rows[0][keyCol] as number) ?? '';
+    const out: string[] = [];
+    for (const r of rows) {
+      const id = cluster.shardIdOf(r[keyCol] as number);
+      if (id !== undefined && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
 }

@@ -118,6 +118,11 @@ export class Cluster {
     return this.data.keyColumn();
   }
 
+  /** The id of the shard whose range holds `key` (for the console's per-shard counters), if any. */
+  shardIdOf(key: number): string | undefined {
+    return this.c.topo.map.find(key)?.Shard_id;
+  }
+
   /** GET /status: {N, schema, shards, servers} as the cluster is now. */
   status(): Record<string, unknown> {
     const t = this.membership.topology();

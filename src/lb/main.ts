@@ -3,7 +3,8 @@
  *   PORT (5000), HOST (0.0.0.0), SHARDCTL_RUNTIME (process|docker), SHARDCTL_STATE_DIR (metadata, logs),
  *   SHARDCTL_CLUSTER (name), SHARDCTL_MAX_BODY (bytes), SHARDCTL_RING_SLOTS / _VNODES / _HASH (mix|assignment),
  *   SHARDCTL_HB_INTERVAL_MS / _TIMEOUT_MS / _MISSES, SHARDCTL_LINGER_AT / _MS (coalescing under load),
- *   SHARDCTL_MAX_BATCH_ROWS, and for docker SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
+ *   SHARDCTL_MAX_BATCH_ROWS, SHARDCTL_CONSOLE_ACTIONS (1: the console may kill, add, remove), and for docker
+ *   SHARDCTL_NETWORK, SHARDCTL_SERVER_IMAGE.
  * Saved metadata in the state dir is resumed on start (after a crash, a graceful stop, `down` then `up`): servers
  * not running are started again on their stored data. SIGTERM/SIGINT stop every server (their data stays) and
  * then the LB, keeping the metadata: only `shardctl down --volumes` and /init forget a cluster's data.
@@ -19,7 +20,8 @@ import { Cluster } from './cluster.js';
 import { MetaStore } from './metadata.js';
 import { EventFile } from './event-file.js';
 import { HttpShardClient } from './shard-client.js';
-import { readSettings } from './settings.js';
+import { readSettings, resolveSettings } from './settings.js';
+import { consoleSettings } from './console/routes.js';
 
 const env = process.env;
 const num = (k: string, d?: number) => (env[k] !== undefined && env[k] !== '' ? Number(env[k]) : d);
@@ -63,7 +65,21 @@ if (saved) {
   await cluster.resume(saved);
 }
 cluster.startHeartbeats();
-const app = createLbApp({ cluster, log, maxBody: num('SHARDCTL_MAX_BODY') });
+const app = createLbApp({
+  cluster,
+  log,
+  maxBody: num('SHARDCTL_MAX_BODY'),
+  // the console at GET / (issue 12); its actions (kill, add, rm) only with `shardctl up --console-actions`
+  console: {
+    actions: env.SHARDCTL_CONSOLE_ACTIONS === '1',
+    kill: (server) => runtime.kill(server),
+    info: {
+      runtime: runtime.kind,
+      cluster: env.SHARDCTL_CLUSTER || 'default',
+      settings: consoleSettings(resolveSettings(settings), hashName, num('SHARDCTL_MAX_BODY', 4 * 1024 * 1024)!),
+    },
+  },
+});
 const port = num('PORT', 5000)!;
 const server = serve({ fetch: app.fetch, port, hostname: env.HOST || '0.0.0.0' }, (info) => {
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: info.port })}\n`);

@@ -35,7 +35,7 @@ test('docs/openapi.json is the generated document (regenerate: npm run build && 
 
 test('every route the app registers is documented, and every documented route is registered', async () => {
   const cluster = new Cluster({ runtime: new InProcessRuntime(), client: new HttpShardClient(), log: createLogger('t') });
-  const app = createLbApp({ cluster, log: createLogger('t') });
+  const app = createLbApp({ cluster, log: createLogger('t'), console: { actions: true } }) // actions on: every documented route registered;
   const doc = buildOpenApi(PACKAGE_VERSION) as Doc;
   const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)));
   const toOpenApi = (p: string) => p.replace(/:([A-Za-z_]+)/g, '{$1}');

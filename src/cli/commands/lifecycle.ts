@@ -21,6 +21,7 @@ export interface UpOpts extends GlobalOpts {
   slots?: string;
   maxBody?: string;
   lbNetwork?: 'host' | 'publish';
+  consoleActions?: boolean;
 }
 
 /** LB settings from `up` options, as the environment the LB reads (lb/main.ts). */
@@ -38,6 +39,7 @@ function lbEnv(o: UpOpts): Record<string, string> {
   int(o.vnodes, '--vnodes', 'SHARDCTL_RING_VNODES', 1);
   int(o.slots, '--slots', 'SHARDCTL_RING_SLOTS', 1);
   int(o.maxBody, '--max-body', 'SHARDCTL_MAX_BODY', 1024);
+  if (o.consoleActions) env.SHARDCTL_CONSOLE_ACTIONS = '1';
   // tuning knobs without flags pass through from the CLI's own environment
   for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL', 'SHARDCTL_READ_DEPTH', 'SHARDCTL_READ_LINGER_MS', 'SHARDCTL_WRITE_DEPTH', 'SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES'])
     if (process.env[k]) env[k] = process.env[k]!;
