@@ -1,13 +1,10 @@
 /** up, down, kill, ps, logs: starting, stopping and poking a cluster on either runtime. */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import chalk from 'chalk';
 import { ExitError, UsageError } from '../errors.js';
 import { callOk } from '../http.js';
 import { info, intArg, ok, print, table } from '../io.js';
 import { lbUrl, readRecord, removeRecord, stateDirOf, writeRecord, type ClusterRecord, type GlobalOpts } from '../context.js';
-import { processDown, processKill, processUp, tail } from '../process-cluster.js';
-import { pidAlive } from '../../runtime/process.js';
+import { hostFor } from '../hosts.js';
 
 export interface UpOpts extends GlobalOpts {
   runtime?: string;
@@ -65,18 +62,13 @@ function clusterName(o: GlobalOpts): string {
   return n;
 }
 
-async function isRunning(rec: ClusterRecord): Promise<boolean> {
-  if (rec.runtime === 'process') return !!rec.lbPid && pidAlive(rec.lbPid);
-  const { dockerClusterRunning } = await import('../docker-cluster.js');
-  return dockerClusterRunning(rec);
-}
 
 export async function upCmd(o: UpOpts): Promise<void> {
   const name = clusterName(o);
   const port = intArg(o.port, '--port');
   if (port < 1 || port > 65535) throw new UsageError('--port must be between 1 and 65535');
   const prev = readRecord(name);
-  if (prev && (await isRunning(prev)))
+  if (prev && (await hostFor(prev.runtime).running(prev)))
     throw new ExitError(`cluster ${name} is already running at ${prev.url} (${prev.runtime}); \`shardctl down${name === 'default' ? '' : ` --name ${name}`}\` first`);
   // a cluster that was brought `down` comes back on the runtime that holds its data
   let runtime = o.runtime ?? prev?.runtime;
@@ -90,15 +82,10 @@ export async function upCmd(o: UpOpts): Promise<void> {
       );
   }
   const stateDir = stateDirOf(name);
-  let rec: ClusterRecord;
-  if (runtime === 'process') {
-    if (o.foreground) info(`shardctl: LB on 127.0.0.1:${port} in the foreground; Ctrl-C stops it and every server`);
-    rec = await processUp({ name, port, stateDir, foreground: !!o.foreground, env: lbEnv(o) });
-    if (o.foreground) return;
-  } else if (runtime === 'docker') {
-    const { dockerUp } = await import('../docker-cluster.js');
-    rec = await dockerUp({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o), net: o.lbNetwork });
-  } else throw new UsageError(`--runtime must be docker or process, not ${runtime}`);
+  const host = hostFor(runtime);
+  if (o.foreground && host.kind === 'process') info(`shardctl: LB on 127.0.0.1:${port} in the foreground; Ctrl-C stops it and every server`);
+  const rec: ClusterRecord = await host.up({ name, port, stateDir, foreground: !!o.foreground, build: o.build !== false, env: lbEnv(o), net: o.lbNetwork });
+  if (o.foreground && host.kind === 'process') return;
   // a restarted LB resumes its saved cluster: say so rather than suggesting an init that would replace it
   const st = (await callOk(rec.url, 'GET', '/status').catch(() => undefined)) as { N?: number; shards?: unknown[] } | undefined;
   const resumed = st?.N && st.shards?.length ? `; it resumed its cluster of ${st.N} servers and ${st.shards.length} shards with their stored rows` : '. Next: `shardctl init`';
@@ -109,18 +96,15 @@ export async function downCmd(o: GlobalOpts & { volumes?: boolean }): Promise<vo
   const name = clusterName(o);
   const rec = readRecord(name);
   const volumes = !!o.volumes;
-  let result: Record<string, unknown>;
-  if (rec?.runtime === 'process') {
-    result = await processDown(rec, { volumes });
-  } else {
+  if (!rec) {
+    // no record: clear docker leftovers of that name if an engine answers
     const { dockerAvailable } = await import('../../runtime/docker-cli.js');
-    if (!rec && !(await dockerAvailable())) {
+    if (!(await dockerAvailable())) {
       print(o.json, { name, stopped: false }, () => ok(`no cluster named ${name} is running`));
       return;
     }
-    const { dockerDown } = await import('../docker-cluster.js');
-    result = await dockerDown(name, { keepVolume: !volumes });
   }
+  const result = await hostFor(rec?.runtime ?? 'docker').down(name, rec, volumes);
   // the record stays with the data (its runtime and port are what `up` brings back); without a pid it reads stopped
   if (volumes || !rec) removeRecord(name);
   else writeRecord({ ...rec, lbPid: undefined });
@@ -152,43 +136,25 @@ export async function killCmd(arg: string, o: GlobalOpts): Promise<void> {
 
 /** Crashes one server of a cluster started here: SIGKILL of its process, or docker kill of its container. */
 export async function crashServer(rec: ClusterRecord, server: string): Promise<void> {
-  if (rec.runtime === 'process') processKill(rec, server);
-  else {
-    const { dockerKill } = await import('../docker-cluster.js');
-    await dockerKill(rec.name, server);
-  }
+  await hostFor(rec.runtime).kill(rec, server);
 }
 
 /** Crashes the LB (its process, from outside): the process runtime restarts it with `up`, docker by its restart policy. */
 export async function crashLb(rec: ClusterRecord): Promise<void> {
-  if (rec.runtime === 'process') {
-    if (rec.lbPid && pidAlive(rec.lbPid)) process.kill(rec.lbPid, 'SIGKILL');
-  } else {
-    const { dockerCrashLb } = await import('../docker-cluster.js');
-    await dockerCrashLb(rec.name);
-  }
+  await hostFor(rec.runtime).crashLb(rec);
 }
 
 export async function psCmd(o: GlobalOpts): Promise<void> {
   const name = clusterName(o);
   const rec = readRecord(name);
   if (!rec) throw new ExitError(`no cluster named ${name} is running here`);
-  let rows: { name: string; id: string; state: string; shards: string }[] = [];
   let shardsOf: Record<string, string[]> = {};
   try {
     shardsOf = ((await callOk(rec.url, 'GET', '/status')) as { servers: Record<string, string[]> }).servers ?? {};
   } catch {
     /* LB down: still list what runs */
   }
-  if (rec.runtime === 'process') {
-    const { readServerPids, sameProcess } = await import('../../runtime/process.js');
-    rows.push({ name: 'lb', id: String(rec.lbPid), state: rec.lbPid && pidAlive(rec.lbPid) ? 'running' : 'exited', shards: '' });
-    for (const e of readServerPids(rec.stateDir))
-      rows.push({ name: e.name, id: `pid ${e.pid} :${e.port}`, state: sameProcess(e) ? 'running' : 'exited', shards: (shardsOf[e.name] ?? []).join(',') });
-  } else {
-    const { dockerPs } = await import('../docker-cluster.js');
-    rows = (await dockerPs(name)).map((c) => ({ ...c, shards: (shardsOf[c.name] ?? []).join(',') }));
-  }
+  const rows = (await hostFor(rec.runtime).ps(rec)).map((c) => ({ ...c, shards: (shardsOf[c.name] ?? []).join(',') }));
   print(o.json, rows, () =>
     process.stdout.write(`${table(['NAME', 'ID', 'STATE', 'SHARDS'], rows.map((r) => [r.name, r.id, r.state === 'running' ? chalk.green(r.state) : chalk.red(r.state), r.shards]))}\n`),
   );
@@ -199,28 +165,6 @@ export async function logsCmd(target: string, o: GlobalOpts & { follow?: boolean
   const rec = readRecord(name);
   if (!rec) throw new ExitError(`no cluster named ${name} is running here`);
   const lines = o.lines ? intArg(o.lines, '--lines') : 100;
-  if (rec.runtime === 'process') {
-    let file = join(rec.stateDir, 'lb.log');
-    if (target !== 'lb') {
-      const status = (await callOk(rec.url, 'GET', '/status').catch(() => ({ servers: {} }))) as { servers: Record<string, string[]> };
-      const { readServerPids } = await import('../../runtime/process.js');
-      const names = [...new Set([...Object.keys(status.servers ?? {}), ...readServerPids(rec.stateDir).map((e) => e.name)])];
-      file = join(rec.stateDir, 'logs', `${resolveServer(target, names)}.log`);
-    }
-    if (!existsSync(file)) throw new ExitError(`no log at ${file}`);
-    process.stdout.write(`${tail(file, lines)}\n`);
-    if (o.follow) {
-      let size = readFileSync(file).length;
-      const { watch } = await import('node:fs');
-      watch(file, () => {
-        const buf = readFileSync(file);
-        if (buf.length > size) process.stdout.write(buf.subarray(size).toString('utf8'));
-        size = buf.length;
-      });
-      await new Promise(() => undefined);
-    }
-    return;
-  }
-  const { dockerLogs } = await import('../docker-cluster.js');
-  await dockerLogs(name, target, lines, !!o.follow);
+  const names = async () => Object.keys(((await callOk(rec.url, 'GET', '/status').catch(() => ({ servers: {} }))) as { servers?: Record<string, string[]> }).servers ?? {});
+  await hostFor(rec.runtime).logs(rec, target, lines, !!o.follow, names, resolveServer);
 }
