@@ -52,7 +52,7 @@ test('console in chromium: live grid, a kill followed to serving again, throughp
   t.after(async () => {
     for (const f of cleanup.reverse()) await f().catch(() => undefined);
     mark('browser closed');
-    await sh(['down', '--name', NAME]);
+    await sh(['down', '--volumes', '--name', NAME]);
     mark('cluster down');
   });
 
@@ -61,6 +61,7 @@ test('console in chromium: live grid, a kill followed to serving again, throughp
     const build = await sh(['build']);
     assert.equal(build.code, 0, build.stderr);
   }
+  await sh(['down', '--volumes', '--name', NAME]); // leftovers of an aborted earlier run (its data and events)
   const up = await sh(['up', '--name', NAME, '--port', String(port), '--runtime', runtime]);
   assert.equal(up.code, 0, up.stderr);
   const init = await sh(['init', '--name', NAME]);
@@ -138,7 +139,8 @@ test('console in chromium: live grid, a kill followed to serving again, throughp
   await page.waitForSelector(incSel, { timeout: 90_000 });
   const shownServing = Date.now();
   await page.waitForFunction(([sel, ok]) => ok.includes(document.querySelector(sel)?.getAttribute('data-state') ?? ''), [server3, SERVING] as const, { timeout: 5_000, polling: 100 });
-  const inc = (await call(url, 'GET', '/events')).body.incidents.find((i: { server: string; outcome: string }) => i.server === 'Server3' && i.outcome === 'serving');
+  // the newest one: a data volume kept by an earlier run's `down` would bring that run's incidents back
+  const inc = (await call(url, 'GET', '/events')).body.incidents.findLast((i: { server: string; outcome: string }) => i.server === 'Server3' && i.outcome === 'serving');
   assert.ok(inc, 'the LB has the incident');
   // within a few seconds of the LB's own events (the stream checks for changes every 250 ms)
   assert.ok(shownDown - inc.detectedAt < 3000, `the page showed Server3 down ${shownDown - inc.detectedAt} ms after detection`);

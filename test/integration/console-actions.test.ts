@@ -33,7 +33,7 @@ test('console actions by keyboard: kill with confirmation, add, remove', { skip,
   assert.ok(chromium, 'CI: chromium is missing (.ci/run installs it: apt-get install -y chromium)');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  t.after(() => sh(['down', '--name', NAME]));
+  t.after(() => sh(['down', '--volumes', '--name', NAME]));
   const up = await sh(['up', '--runtime', 'process', '--console-actions', '--name', NAME, '--port', String(port)]);
   assert.equal(up.code, 0, up.stderr);
   assert.equal((await sh(['init', '--name', NAME])).code, 0);

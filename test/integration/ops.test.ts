@@ -24,7 +24,7 @@ test('verify, explain and --dry-run through the CLI; the client used by a scratc
   const up = await sh(['up', '--runtime', 'process', '--port', String(port), '--name', name]);
   assert.equal(up.code, 0, up.stderr);
   t.after(async () => {
-    await sh(['down', '--name', name]);
+    await sh(['down', '--volumes', '--name', name]);
   });
   const n = ['--name', name];
   assert.equal((await sh(['init', ...n])).code, 0);
