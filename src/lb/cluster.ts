@@ -88,6 +88,7 @@ export class Cluster {
       membership: new Mutex(),
       inflight: 0,
       closed: false,
+      uncommitted: new Set(),
       client: undefined as unknown as Coalescer,
     };
     (c as { client: Coalescer }).client = new Coalescer(client, {

@@ -63,18 +63,21 @@ export interface LbContext {
   /** client data requests in flight (the coalescer's and the executors' linger) */
   inflight: number;
   closed: boolean;
+  /** servers of an /add that has not committed: never saved (an LB restart must not make a half-done /add permanent) */
+  readonly uncommitted: Set<string>;
 }
 
 export function persistedState(c: LbContext): PersistedState | undefined {
   const t = c.topo;
   if (!t.schema) return undefined;
   const servers: Record<string, string[]> = {};
-  for (const e of c.servers.list()) servers[e.name] = [...e.shards];
+  const listed = c.servers.list().filter((e) => !c.uncommitted.has(e.name));
+  for (const e of listed) servers[e.name] = [...e.shards];
   return {
     schema: t.schema,
     shards: t.map.shards.map((s) => ({ ...s, valid_idx: t.shards.get(s.Shard_id)?.validIdx ?? 0 })),
     servers,
-    stale: c.servers.list().filter((e) => e.status !== 'serving').map((e) => e.name),
+    stale: listed.filter((e) => e.status !== 'serving').map((e) => e.name),
   };
 }
 

@@ -81,13 +81,27 @@ export class DataPath {
     this.stats.writeRequests++;
     this.c.inflight++;
     try {
-      const results = await Promise.allSettled(groups.map((g) => g.shard.write(g.rows, g.keys)));
+      // several shards: keys stay reserved (not updatable, not deletable) until every part is acknowledged
+      const commit = groups.length === 1;
+      const results = await Promise.allSettled(groups.map((g) => g.shard.write(g.rows, g.keys, commit)));
       const failed = results.findIndex((r) => r.status === 'rejected');
+      const release = (known: boolean) => {
+        if (commit) return;
+        groups.forEach((g, i) => {
+          if (results[i].status !== 'fulfilled') return;
+          for (const k of g.keys) {
+            g.shard.pending.delete(k);
+            if (known) g.shard.known.add(k);
+          }
+        });
+      };
+      if (failed < 0) release(true);
       if (failed >= 0) {
         // all or nothing across shards: undo the groups that did land, so no reader keeps a row we refused
         await Promise.all(
           groups.map((g, i) => (results[i].status === 'fulfilled' ? g.shard.run(() => this.repl.undoInsert(g.shard, g.keys)).catch(() => undefined) : undefined)),
         );
+        release(false);
         throw (results[failed] as PromiseRejectedResult).reason;
       }
       return rows.length;

@@ -47,6 +47,7 @@ export class Health {
       e.hbInFlight = true;
       void this.c.client.heartbeat(e.name, this.c.s.heartbeat.timeoutMs).then((hb) => {
         e.hbInFlight = false;
+        if (!this.c.servers.current(e) || e.status !== 'serving') return; // removed, replaced or fenced meanwhile
         if (hb && hb.storeId !== undefined && e.storeId !== undefined && hb.storeId !== e.storeId) {
           // it answers, but it is another store (restarted empty behind our back): its rows are not the ones we think
           this.fault(e.name, 'restarted with another store');

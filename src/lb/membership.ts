@@ -108,13 +108,16 @@ export class Membership {
   add(body: AddBody): Promise<{ N: number; message: string }> {
     const c = this.c;
     return c.membership.run(async () => {
+      if (c.topo.unavailable) fail('NO_REPLICA', c.topo.unavailable);
       const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
       const plan = planAdd(cur, body, c.rand);
       const fresh = new Set(plan.newShards.map((s) => s.Shard_id));
       for (const d of plan.newShards) c.topo.shards.set(d.Shard_id, this.newShard(d, cur.schema.columns[0]));
+      for (const name of Object.keys(plan.added)) c.uncommitted.add(name);
       try {
         await this.startServers(plan.added, fresh);
       } catch (e) {
+        c.uncommitted.clear();
         // roll the membership back: the new servers leave (no acknowledged change lives only on them), new shards are forgotten
         for (const name of Object.keys(plan.added)) await this.removeServer(name).catch(() => undefined);
         for (const d of plan.newShards) {
@@ -124,7 +127,10 @@ export class Membership {
         persist(c);
         throw e;
       }
+      // committed: the new replicas of existing shards (filled and serving) vote from now on
+      for (const [name, ids] of Object.entries(plan.added)) for (const id of ids) c.topo.shard(id)?.joining.delete(name);
       c.topo.map = new ShardMap(plan.topology.shards);
+      c.uncommitted.clear();
       c.events.add({ kind: 'added', detail: Object.keys(plan.added).join(',') });
       persist(c);
       return { N: c.servers.size, message: plan.message };
@@ -135,10 +141,25 @@ export class Membership {
   rm(body: RmBody): Promise<{ N: number; servers: string[] }> {
     const c = this.c;
     return c.membership.run(async () => {
+      if (c.topo.unavailable) fail('NO_REPLICA', c.topo.unavailable);
       const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
       const serving: Record<string, string[]> = {};
       for (const [id, sh] of c.topo.shards) serving[id] = [...sh.ready];
       const plan = planRm(cur, body, c.rand, serving);
+      // judged again under the locks of every shard touched, and detached in the same synchronous step: a fence
+      // while /rm waited for a lock must not leave a shard with no serving replica
+      const ids = [...new Set(plan.removed.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
+      const locked = (i: number): Promise<void> => {
+        const sh = i < ids.length ? c.topo.shard(ids[i]) : undefined;
+        if (i < ids.length && !sh) return locked(i + 1);
+        if (sh) return sh.run(() => locked(i + 1));
+        const now: Record<string, string[]> = {};
+        for (const [id, x] of c.topo.shards) now[id] = [...x.ready];
+        planRm(this.topology()!, { ...body, n: plan.removed.length, servers: plan.removed }, c.rand, now);
+        for (const name of plan.removed) for (const id of c.servers.get(name)?.shards ?? []) c.topo.shard(id)?.removeReplica(name);
+        return Promise.resolve();
+      };
+      await locked(0);
       for (const name of plan.removed) await this.removeServer(name);
       c.events.add({ kind: 'removed', detail: plan.removed.join(',') });
       persist(c);

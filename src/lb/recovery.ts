@@ -73,8 +73,10 @@ export class Recovery {
         let wait = c.s.heartbeat.intervalMs;
         try {
           await this.attempt(e, token, inc);
-          e.failures = 0;
-          e.lastError = undefined;
+          if (serving(e)) {
+            e.failures = 0;
+            e.lastError = undefined;
+          }
         } catch (err) {
           if (err instanceof StaleAttempt || !c.servers.current(e)) continue;
           e.failures++;

@@ -39,9 +39,10 @@ export class Replication {
    * where it landed and throws NO_MAJORITY, so no reader sees a change that was refused.
    */
   async replicate<T>(sh: Shard, apply: (s: string) => Promise<T>, undo: (s: string, r: T) => Promise<void>): Promise<T[]> {
-    const voters = sh.voters().length;
+    const vs = sh.voters();
+    const voters = vs.length;
     const live = [...sh.ready];
-    checkQuorum(sh.id, live.length, voters);
+    checkQuorum(sh.id, live.filter((s) => vs.includes(s)).length, voters);
     const res = await Promise.allSettled(live.map(apply));
     // torn down meanwhile (/init, a rolled-back /add): its servers' names may already belong to new servers
     if (sh.closed) fail('NO_REPLICA', `Shard ${sh.id} was replaced while the change was in flight; it may or may not have landed on the old replicas`);
@@ -54,7 +55,7 @@ export class Replication {
     }
     for (const x of errs) this.fault(x.s, x.e instanceof Error ? x.e.message : String(x.e));
     // acked by serving replicas only: one that applied it and was fenced meanwhile does not count
-    const acked = ok.filter((x) => sh.ready.has(x.s));
+    const acked = ok.filter((x) => sh.ready.has(x.s) && vs.includes(x.s));
     if (isMajority(acked.length, voters)) return ok.map((x) => x.v);
     await Promise.all(ok.map((x) => undo(x.s, x.v).catch((e) => this.fault(x.s, `rollback failed: ${(e as Error).message}`))));
     return fail('NO_MAJORITY', `Only ${acked.length} of ${voters} replicas of shard ${sh.id} applied the change; it was rolled back (nothing changed)`);

@@ -23,20 +23,24 @@ export class Resume {
 
   /** Resumes, retrying with backoff until it succeeds or the LB stops. Resolves after the first attempt. */
   async run(saved: PersistedState): Promise<void> {
-    const ok = await this.tryOnce(saved);
+    const gen = this.c.topo.generation;
+    const ok = await this.tryOnce(saved, gen);
     if (ok) return;
     void (async () => {
       for (let i = 1; !this.c.closed; i++) {
         await sleep(Math.min(this.c.s.retryMaxMs, this.c.s.retryBaseMs * 2 ** i));
-        if (await this.tryOnce(saved)) return;
+        if (await this.tryOnce(saved, gen)) return;
       }
     })();
   }
 
-  private async tryOnce(saved: PersistedState): Promise<boolean> {
+  private async tryOnce(saved: PersistedState, gen: number): Promise<boolean> {
     const c = this.c;
     try {
-      await c.membership.run(() => this.resume(saved));
+      // an /init since the LB started replaced the saved cluster: nothing left to resume
+      await c.membership.run(async () => {
+        if (c.topo.generation === gen) await this.resume(saved);
+      });
       return true;
     } catch (e) {
       c.topo.unavailable = `The LB is resuming its saved cluster and the last attempt failed (${(e as Error).message}); it retries by itself`;
@@ -68,18 +72,19 @@ export class Resume {
     // digests below find any replica that differs. Respawning them empty and copying would find no serving
     // replica to copy from. A stale one (fenced before the restart) is left to recovery, which refills it.
     const toStart = Object.keys(saved.servers).filter((n) => !running.has(n) && !stale.has(n));
-    const started = await Promise.all(toStart.map((n) => this.startOnData(n, saved.schema, saved.servers[n])));
+    const spawned = new Map<string, ServerHandle>();
+    const started = await Promise.all(toStart.map((n) => this.startOnData(n, saved.schema, saved.servers[n], spawned)));
     for (const h of started) if (h) running.set(h.name, h);
     const toRecover: string[] = [];
     for (const [name, shards] of Object.entries(saved.servers)) {
       const e = c.servers.add(name, shards, 'starting');
       for (const s of shards) t.shard(s)?.replicas.push(name);
-      const h = running.get(name);
+      const h = running.get(name) ?? spawned.get(name);
       if (h) {
         e.url = h.url;
         e.instance = h.id;
       }
-      const hb = h && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
+      const hb = h && running.has(name) && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
       if (!hb) {
         toRecover.push(name);
         continue;
@@ -109,10 +114,11 @@ export class Resume {
   }
 
   /** Starts a saved server on its stored data and waits until it answers and holds its configuration; undefined if it would not. */
-  private async startOnData(name: string, schema: PersistedState['schema'], shards: string[]): Promise<ServerHandle | undefined> {
+  private async startOnData(name: string, schema: PersistedState['schema'], shards: string[], spawned: Map<string, ServerHandle>): Promise<ServerHandle | undefined> {
     const c = this.c;
     try {
       const h = await c.runtime.spawn(name);
+      spawned.set(name, h); // running from now on: recovery must know where to probe it
       c.client.setAddress(name, h.url);
       const deadline = c.now() + c.s.spawnTimeoutMs;
       while (!(await c.client.heartbeat(name, 1000))) {

@@ -16,6 +16,8 @@ interface WriteOp {
   kind: 'write';
   rows: Row[];
   keys: number[];
+  /** false: on success the keys stay reserved in `pending` (the caller commits them once every shard of its request acknowledged) */
+  commit: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -90,14 +92,15 @@ export class Shard {
     if (this.closed || !this.replicas.includes(server)) return;
     this.readySet.add(server);
     this.ring.add(server);
-    this.joining.delete(server);
-    this.lastServing = undefined;
+    // a joining replica stays a non-voter until its membership change commits (Membership.add)
+    if (!this.joining.has(server)) this.lastServing = undefined;
   }
 
   removeReady(server: string, storeId?: string): void {
     if (!this.readySet.delete(server)) return;
     this.ring.remove(server);
-    if (this.readySet.size === 0) this.lastServing = { server, storeId };
+    // the last VOTER to leave holds every acknowledged change (a change needs a majority of voters)
+    if (!this.joining.has(server) && ![...this.readySet].some((s) => !this.joining.has(s))) this.lastServing = { server, storeId };
   }
 
   /** Drops a replica from the placement (an operator's /rm). */
@@ -128,13 +131,13 @@ export class Shard {
   }
 
   /** Queues a write of rows whose keys the caller has reserved in `pending`; resolves once acknowledged. */
-  write(rows: Row[], keys: number[]): Promise<void> {
+  write(rows: Row[], keys: number[], commit = true): Promise<void> {
     if (this.closedBy) {
       for (const k of keys) this.pending.delete(k);
       return Promise.reject(this.closedBy);
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind: 'write', rows, keys, resolve, reject });
+      this.queue.push({ kind: 'write', rows, keys, commit, resolve, reject });
       void this.drain();
     });
   }
@@ -198,6 +201,7 @@ export class Shard {
       err = e;
     }
     for (const op of batch) {
+      if (err === undefined && !op.commit) continue;
       for (const k of op.keys) {
         this.pending.delete(k);
         if (err === undefined) this.known.add(k);
