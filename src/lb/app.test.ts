@@ -78,6 +78,11 @@ test('bad input of every kind: 4xx JSON, and the stored data unchanged', async (
     ['DELETE', '/rm', { n: 3, servers: ['Server0', 'Server3', 'Server5'] }, 400, /shard sh1 with no serving replica/],
     ['POST', '/init', { ...DEFAULT, servers: { Server0: ['sh9'] } }, 400, /Shard sh9/],
     ['POST', '/init', { ...DEFAULT, shards: [...DEFAULT.shards, { Stud_id_low: 100, Shard_id: 'sh5', Shard_size: 5 }] }, 400, /overlap/],
+    // ids that would collide with a response field (API.md, conventions): a shard `status` once could never be recovered
+    ['POST', '/init', { ...DEFAULT, shards: [{ ...DEFAULT.shards[0], Shard_id: 'status' }, ...DEFAULT.shards.slice(1)], servers: undefined }, 400, /shard id status is a field of the responses.*pick another name/],
+    ['POST', '/init', { ...DEFAULT, shards: [{ ...DEFAULT.shards[0], Shard_id: '__proto__' }, ...DEFAULT.shards.slice(1)], servers: undefined }, 400, /__proto__ starts with __/],
+    ['POST', '/add', { n: 1, new_shards: [{ Stud_id_low: 20000, Shard_id: 'message', Shard_size: 10 }], servers: { S9: ['message'] } }, 400, /shard id message is a field/],
+    ['POST', '/add', { n: 1, new_shards: [{ Stud_id_low: 20000, Shard_id: 'shards_queried', Shard_size: 10 }], servers: { S9: ['shards_queried'] } }, 400, /shard id shards_queried is a field/],
     ['GET', '/write', undefined, 405, /not allowed/],
     ['PATCH', '/status', undefined, 405, /not allowed/],
     ['GET', '/nope', undefined, 404, /No endpoint/],
