@@ -8,6 +8,7 @@
  */
 import { ApiError } from '../core/errors.js';
 import { HashRing, type RingHash } from '../core/hash-ring.js';
+import { KeySet } from '../core/key-set.js';
 import { voters } from '../core/quorum.js';
 import type { ShardDef } from '../core/shard-map.js';
 import type { Row } from '../core/table.js';
@@ -48,8 +49,11 @@ export class Shard {
   /** replicas holding every acknowledged change: the only ones reads and writes go to */
   private readonly readySet = new Set<string>();
   readonly ring: HashRing;
-  /** keys stored (acknowledged) and keys of writes in flight: duplicates are caught before anything is written */
-  readonly known = new Set<number>();
+  /**
+   * keys stored (acknowledged), about 2 bytes per key (core/key-set.ts), and keys of writes in flight: duplicates
+   * are caught before anything is written
+   */
+  readonly known = new KeySet();
   readonly pending = new Set<number>();
   validIdx = 0;
   /**
