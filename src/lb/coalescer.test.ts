@@ -79,9 +79,10 @@ test('writes have a pipe of their own: never queued behind a read call, batched 
   const w3 = c.submit('S0', { kind: 'write', body: '{"shard":"sh3","curr_idx":0,"data":[]}' });
   f.open();
   assert.equal(await read, '[1]');
-  assert.equal(await w1, '');
-  assert.equal(await w2, '');
-  assert.equal(await w3, '');
+  assert.equal(await w1, undefined, "a plain call's answer as the client gave it");
+  // each write resolves with its own answer line (a primary's names the log index the LB then reads at)
+  assert.equal(await w2, '{"current_idx":1}');
+  assert.equal(await w3, '{"current_idx":1}');
   const batch = f.calls.find((x) => x.kind === 'batch')!;
   assert.equal(batch.ops!.length, 2);
   assert.match(batch.ops![0], /"op":"write","w":\{"shard":"sh2"/);

@@ -118,7 +118,7 @@ export class DataPath {
       await this.repl.replicate(
         sh,
         (s) => this.c.client.update(s, sh.id, sh.keyCol, key, row),
-        (s, old) => (old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [old]) : Promise.resolve()),
+        (s, r) => (r.old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [r.old]) : Promise.resolve()),
       );
     });
   }
@@ -131,7 +131,7 @@ export class DataPath {
       await this.repl.replicate(
         sh,
         (s) => this.c.client.del(s, sh.id, sh.keyCol, key),
-        (s, old) => (old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [old]) : Promise.resolve()),
+        (s, r) => (r.old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [r.old]) : Promise.resolve()),
       );
       sh.known.delete(key);
       sh.validIdx--;

@@ -40,7 +40,23 @@ export interface ShardExecOptions {
   ring: { slots?: number; vnodes?: number; hash?: RingHash };
 }
 
+/** The shard's primary as the shard manager knows it. Written only by lb/primaries.ts; saved with the metadata. */
+export interface Lead {
+  primary?: string;
+  /** the newest term the LB started an election of (saved before any vote is asked, so never reused) */
+  term: number;
+  /** the highest log index the LB had a 200 for: reads pass it as minIndex, so no acknowledged change is missed */
+  acked: number;
+  /** why the shard has no primary now: the body of the 503 NO_PRIMARY writes get */
+  reason?: string;
+  /** when an election last failed (a write does not start another within a heartbeat interval) */
+  failedAt?: number;
+  /** an election is queued or running in the executor */
+  electing?: boolean;
+}
+
 export class Shard {
+  readonly lead: Lead = { term: 0, acked: 0 };
   /** every server the topology places this shard on, serving or not */
   replicas: string[] = [];
   /** replicas added to a shard that already holds data, until their first copy finished: not counted as voters */
