@@ -26,6 +26,8 @@ import { Membership, shardFactory } from './membership.js';
 import type { MetaStore, PersistedState } from './metadata.js';
 import { Recovery } from './recovery.js';
 import { Replication } from './replication.js';
+import { Primaries } from './primaries.js';
+import { PrimaryWrites } from './primary-writes.js';
 import { Resume } from './resume.js';
 import { ServerTable } from './servers.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
@@ -68,6 +70,9 @@ export class Cluster {
   private readonly resumer: Resume;
   private readonly data: DataPath;
   private readonly repl: Replication;
+  /** the shard manager: primaries, terms, elections (its state lives in each Shard.lead) */
+  private readonly pm: Primaries;
+  private readonly writes: PrimaryWrites;
   readonly events: EventLog;
 
   constructor(opts: ClusterOptions) {
@@ -98,13 +103,16 @@ export class Cluster {
       write: { depth: s.writeDepth, lingerMs: s.lingerMs },
     });
     this.c = c;
-    this.recovery = new Recovery(c);
+    this.pm = new Primaries(c);
+    const pm = s.primaries ? this.pm : undefined;
+    this.recovery = new Recovery(c, pm);
     this.repl = new Replication(c, this.recovery.fault);
-    const newShard = shardFactory(c, this.repl.applyBatch);
-    this.health = new Health(c, this.recovery.fault, timer);
-    this.membership = new Membership(c, this.recovery, newShard);
-    this.resumer = new Resume(c, this.recovery, newShard);
-    this.data = new DataPath(c, this.repl, this.recovery.fault);
+    this.writes = new PrimaryWrites(c, this.pm, this.recovery.fault);
+    const newShard = shardFactory(c, s.primaries ? this.writes.applyBatch : this.repl.applyBatch);
+    this.health = new Health(c, this.recovery.fault, timer, pm && (() => this.pm.tick()));
+    this.membership = new Membership(c, this.recovery, newShard, pm);
+    this.resumer = new Resume(c, this.recovery, newShard, pm);
+    this.data = new DataPath(c, this.repl, this.recovery.fault, pm && this.writes);
   }
 
   get configured(): boolean {
@@ -124,11 +132,31 @@ export class Cluster {
     return this.c.topo.map.find(key)?.Shard_id;
   }
 
-  /** GET /status: {N, schema, shards, servers} as the cluster is now. */
+  /** GET /status: {N, schema, shards, servers, primaries} as the cluster is now. */
   status(): Record<string, unknown> {
     const t = this.membership.topology();
-    if (!t) return { N: 0, schema: null, shards: [], servers: {} };
-    return { N: this.c.servers.size, schema: t.schema, shards: t.shards, servers: t.servers };
+    if (!t) return { N: 0, schema: null, shards: [], servers: {}, primaries: {} };
+    return { N: this.c.servers.size, schema: t.schema, shards: t.shards, servers: t.servers, primaries: this.pm.view().primaries };
+  }
+
+  /** GET /primaries: each shard's primary and term (empty on assignment 2's path, `primaries: false`). */
+  primaries(): { primaries: Record<string, string>; terms: Record<string, number> } {
+    return this.pm.view();
+  }
+
+  /** POST /primary_elect: an election now for each listed shard; per shard its new primary, or why none. */
+  async primaryElect(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
+    if (!this.c.s.primaries) fail('INVALID_FIELD', 'this LB runs without primaries (SHARDCTL_PRIMARIES=0): there is nothing to elect');
+    this.c.topo.requireSchema();
+    const list = shards.map((id) => this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`));
+    const out: Record<string, { primary?: string; term: number; reason?: string }> = {};
+    await Promise.all(
+      list.map(async (sh) => {
+        await sh.run(() => this.pm.electLocked(sh, 'an operator asked (/primary_elect)', { force: true }));
+        out[sh.id] = { primary: sh.lead.primary, term: sh.lead.term, ...(sh.lead.primary ? {} : { reason: sh.lead.reason }) };
+      }),
+    );
+    return out;
   }
 
   /** Detail for `shardctl status`/`ps`: health per server and replica, incidents. */
@@ -154,6 +182,10 @@ export class Cluster {
           replicas: sh.replicas,
           serving: sh.replicas.filter((r) => sh.ready.has(r)),
           voters: sh.voters(),
+          primary: sh.lead.primary ?? null,
+          term: sh.lead.term,
+          acked: sh.lead.acked,
+          ...(sh.lead.primary || !c.s.primaries ? {} : { noPrimary: sh.lead.reason }),
           rows: sh.known.size,
           valid_idx: sh.validIdx,
           orphaned: sh.replicas.length === 0 || sh.ready.size === 0,
@@ -162,7 +194,7 @@ export class Cluster {
       incidents: this.events.incidents,
       stats: {
         ...this.data.stats,
-        writeBatches: this.repl.batches,
+        writeBatches: this.repl.batches + this.writes.batches,
         upstreamCalls: c.client.calls,
         upstreamOps: c.client.ops,
       },
