@@ -69,7 +69,12 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shards = parseShardList(b.shards);
     store.configure(sch, shards);
     // Not in the assignment: "reset": [...] empties shards before the LB refills them
-    if (b.reset !== undefined) store.reset(parseShardList(b.reset, 'reset'));
+    if (b.reset !== undefined) {
+      const reset = parseShardList(b.reset, 'reset');
+      // a shard with primaries is emptied by /repl/recreate, which keeps its term (a reset would forget it)
+      reset.forEach(legacyOnly);
+      store.reset(reset);
+    }
     await store.flush();
     log.info('configured', { shards });
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });

@@ -630,6 +630,13 @@ export class ShardRepl {
     };
   }
 
+  /** The shard's table and log were dropped (a schema change): stop serving as its primary. */
+  dropped(): void {
+    if (this.isPrimary) this.state = { ...this.state, leader: null };
+    this.stepDown('the shard was dropped');
+    if (this.hintTimer) clearTimeout(this.hintTimer);
+  }
+
   /** Every ~100 ms: commit notices to idle replicas, retries after failures. */
   tick(): void {
     if (this.isPrimary) this.pumpAll(true);
@@ -664,6 +671,10 @@ export class Replication {
       for (const s of this.shards.values()) s.tick();
     }, o.heartbeatMs ?? 100);
     this.timer.unref();
+    this.store.onDrop.push((shard) => {
+      this.shards.get(shard)?.dropped();
+      this.shards.delete(shard);
+    });
   }
 
   /** After replay: every shard with a hard state on disk is replicated; its LogState comes back from its log. */

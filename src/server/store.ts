@@ -370,9 +370,13 @@ export class ShardStore {
     }
   }
 
+  /** Called with a shard's id when its table is dropped (a schema change): its replication state goes with it. */
+  readonly onDrop: ((shard: string) => void)[] = [];
+
   private drop(id: string): void {
     const t = this.tables.get(id);
     if (!t) return;
+    for (const f of this.onDrop) f(id);
     for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all, t.after]) s.free();
     this.db.exec(`DROP TABLE IF EXISTS m."${id}"`);
     this.tables.delete(id);
