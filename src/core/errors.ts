@@ -41,11 +41,14 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, detail: string, status?: number) {
+  /** more fields of the failure body (a refusal's `term` and `primary`, a write's `outcome`) */
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, detail: string, status?: number, extra?: Record<string, unknown>) {
     super(detail.startsWith('<Error>') ? detail : `<Error> ${detail}`);
     this.name = 'ApiError';
     this.code = code;
     this.status = status ?? ERROR_CODES[code];
+    this.extra = extra;
   }
 }
 
