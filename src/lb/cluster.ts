@@ -232,6 +232,21 @@ export class Cluster {
     return sh.run(() => fn(this.shardView(id)!));
   }
 
+  /**
+   * Under primaries: waits (at most `ms`) until the replica has applied every change the LB acknowledged, so
+   * replicas compared by /verify are compared at one position. Without primaries there is nothing to wait for.
+   */
+  async caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    const sh = this.c.topo.shard(shard);
+    if (!this.c.s.primaries || !sh) return;
+    const end = this.c.now() + ms;
+    while (this.c.now() < end) {
+      const s = (await this.pm.stateOf(server))?.shards[shard];
+      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The servers' /digest (row count and SHA-1 per shard). */
   digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>> {
     return this.c.client.digest(server, shards);

@@ -6,7 +6,7 @@
  * A primary commits a write when a majority of the voters it was given are up (their logs take the entries).
  */
 import { ApiError } from '../core/errors.js';
-import { appendAsPrimary, becomePrimary, emptyLog, handleVote, lastIndex, lastTerm, observeTerm, recreatedLog, resyncing, visible, type LogState } from '../core/replog.js';
+import { appendAsPrimary, becomePrimary, emptyLog, handleVote, lastIndex, lastTerm, observeTerm, primaryReady, recreatedLog, resyncing, visible, type LogState } from '../core/replog.js';
 import type { Row } from '../core/table.js';
 import { UpstreamError, type ChangeAnswer, type MembersBody, type PromoteBody, type ShardClient, type ShardDigest, type StateReport, type VoteAnswer, type VoteBody } from './shard-client.js';
 
@@ -74,6 +74,7 @@ export class FakeReplServers implements ShardClient {
         term: s.currentTerm,
         voted_for: s.votedFor,
         role: s.leader === server ? 'primary' : 'replica',
+        ready: s.leader === server && primaryReady(s),
         primary: s.leader,
         replaying: false,
         resyncing: resyncing(s),

@@ -119,7 +119,7 @@ export class Primaries {
     for (let i = 0; i < 10 && p; i++) {
       const st = await this.stateOf(p);
       const s = st?.shards[sh.id];
-      const d = resumeShard({ primary: p, term: sh.lead.term }, s && { term: s.term, role: s.role === 'primary' ? 'primary' : 'replica', ready: s.primary === p && s.commit_index > 0 && s.role === 'primary' && s.last_term === s.term, commitIndex: s.commit_index });
+      const d = resumeShard({ primary: p, term: sh.lead.term }, s && { term: s.term, role: s.role === 'primary' ? 'primary' : 'replica', ready: s.ready === true, commitIndex: s.commit_index });
       if (d.action === 'adopt') {
         sh.lead.acked = d.acked;
         sh.lead.reason = undefined;
@@ -140,11 +140,16 @@ export class Primaries {
     if (sh.closed) return false;
     const reports: ReplicaReport[] = [];
     const stores: Record<string, string | undefined> = {};
+    // a voter that answers with another store than the LB recorded lost its volume: it forgot what it
+    // acknowledged, so it neither stands nor counts until recreated (rejoin.ts); unless the shard holds nothing
+    const empty = sh.indexed && sh.known.size === 0;
     voters.forEach((v, i) => {
       const s = states[i]?.shards[sh.id];
       if (!s) return;
       stores[v] = states[i]!.store;
-      reports.push({ server: v, term: s.term, lastTerm: s.last_term, lastIndex: s.last_index, eligible: !s.replaying && !s.resyncing && !s.corrupt });
+      const recorded = c.servers.get(v)?.storeId;
+      const lost = !empty && recorded !== undefined && states[i]!.store !== undefined && states[i]!.store !== recorded;
+      reports.push({ server: v, term: s.term, lastTerm: s.last_term, lastIndex: s.last_index, eligible: !s.replaying && !s.resyncing && !s.corrupt && !lost });
     });
     const others = this.view().primaries;
     delete others[sh.id];

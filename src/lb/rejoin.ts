@@ -22,12 +22,17 @@ export const CATCH_UP_MS = 20_000;
 /** Makes one shard of a returning server serve again; `check` throws when the attempt no longer owns the server. */
 export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: ServerEntry, storeId: string | undefined, check: () => void): Promise<void> {
   if (sh.ready.has(e.name)) return;
+  // a server that came up but never got its configuration (it answered late) holds no such shard yet
+  if (!(await c.client.state(e.name, 1000)).shards[sh.id]) await c.client.config(e.name, c.topo.schema!, e.shards);
+  check();
   const recreate = sh.joining.has(e.name) || (e.storeId !== undefined && storeId !== undefined && storeId !== e.storeId);
   await sh.run(async () => {
     check();
     if (!sh.lead.primary && !recreate) return; // caught up by whichever primary the next election makes
     const { primary, term } = await pm.require(sh);
     check();
+    // elected itself (it is the only voter left and the shard held nothing): there is nobody to resync from
+    if (primary === e.name) return;
     await c.client.members(primary, membersBody(c, sh, term, e.name, storeId), 2000);
     if (!recreate) return;
     const floor = sh.joining.has(e.name) ? 0 : ((await c.client.state(primary, 1000)).shards[sh.id]?.commit_index ?? sh.lead.acked);

@@ -47,7 +47,7 @@ export const DEFAULTS: Settings = {
   writeDepth: 1,
   readLingerMs: 0,
   autoRecover: true,
-  primaries: false,
+  primaries: true,
 };
 
 export type SettingsInput = Partial<Omit<Settings, 'heartbeat'>> & { heartbeat?: Partial<Settings['heartbeat']> };

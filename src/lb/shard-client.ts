@@ -36,6 +36,12 @@ export interface ShardState {
   replaying: boolean;
   resyncing: boolean;
   corrupt: boolean;
+  /** the last entry applied to its table (rows shown by /read, /copy and /digest) */
+  applied_index?: number;
+  /** primary only: it has committed an entry of its own term (replog primaryReady) */
+  ready?: boolean;
+  /** set when a replication call contradicted its committed log: the LB recreates the shard on it */
+  violation?: string;
 }
 
 export interface StateReport {
