@@ -23,9 +23,12 @@ export const CATCH_UP_MS = 20_000;
 export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: ServerEntry, storeId: string | undefined, check: () => void): Promise<void> {
   if (sh.ready.has(e.name)) return;
   // a server that came up but never got its configuration (it answered late) holds no such shard yet
-  if (!(await c.client.state(e.name, 1000)).shards[sh.id]) await c.client.config(e.name, c.topo.schema!, e.shards);
+  const mine = (await c.client.state(e.name, 1000)).shards[sh.id];
+  if (!mine) await c.client.config(e.name, c.topo.schema!, e.shards);
   check();
-  const recreate = sh.joining.has(e.name) || (e.storeId !== undefined && storeId !== undefined && storeId !== e.storeId);
+  // new to the shard, a lost volume, a log damaged mid-way or one that contradicted the primary: start it over
+  const broken = !!mine && (!!mine.corrupt || !!mine.violation);
+  const recreate = sh.joining.has(e.name) || broken || (e.storeId !== undefined && storeId !== undefined && storeId !== e.storeId);
   await sh.run(async () => {
     check();
     if (!sh.lead.primary && !recreate) return; // caught up by whichever primary the next election makes
@@ -37,6 +40,8 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
     if (!recreate) return;
     const floor = sh.joining.has(e.name) ? 0 : ((await c.client.state(primary, 1000)).shards[sh.id]?.commit_index ?? sh.lead.acked);
     check();
+    // a damaged log refuses everything but a reset (server store.ts); the reset empties it, recreate then starts it
+    if (mine?.corrupt) await c.client.reset(e.name, c.topo.schema!, [sh.id]);
     await c.client.recreate(e.name, { shard: sh.id, term, floor }, 2000);
     c.events.add({ kind: 'recreated', server: e.name, shard: sh.id, detail: `${e.name} starts ${sh.id} empty at term ${term}, voting again once it committed up to ${floor}` });
   });
