@@ -234,3 +234,33 @@ test('a respawn that keeps failing is retried with backoff and reported; the ser
   for (let i = 0; i < 200 && cluster.events.incidents.at(-1)?.outcome !== 'serving'; i++) await sleep(50);
   assert.equal((await call('POST', '/read', { Stud_id: { low: 0, high: 10 } })).status, 200);
 });
+
+test('/rm of a primary elects another first (writes go on); random /rm picks avoid primaries; /add makes a caught-up voter', async (t) => {
+  const { call, close, cluster } = await setup();
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  await call('POST', '/write', { data: [row(1), row(2), row(5000)] });
+  const before = (await call('GET', '/primaries')).body;
+  const p1 = before.primaries.sh1;
+  const rm = await call('DELETE', '/rm', { n: 1, servers: [p1] });
+  assert.equal(rm.status, 200, JSON.stringify(rm.body));
+  const after = (await call('GET', '/primaries')).body;
+  assert.ok(after.primaries.sh1 && after.primaries.sh1 !== p1 && after.terms.sh1 > before.terms.sh1, JSON.stringify(after));
+  // handed over by /rm itself, before the server went (not by a later write or heartbeat finding no primary)
+  assert.ok(cluster.events.list().some((e) => e.kind === 'elected' && e.shard === 'sh1' && new RegExp(`/rm removes ${p1}`).test(e.detail ?? '')));
+  assert.equal((await call('POST', '/write', { data: [row(3)] })).status, 200);
+  assert.deepEqual((await allRows(call)).map((r) => r.Stud_id), [1, 2, 3, 5000]);
+  // one random removal among five servers leading four shards: one that leads none goes
+  const leaders = new Set(Object.values((await call('GET', '/primaries')).body.primaries as Record<string, string>));
+  const r2 = await call('DELETE', '/rm', { n: 1, servers: [] });
+  assert.equal(r2.status, 200, JSON.stringify(r2.body));
+  assert.ok(!leaders.has(r2.body.message.servers[0]), `removed a primary: ${r2.body.message.servers[0]} of ${[...leaders]}`);
+  // a new replica of sh1 is recreated empty, caught up by the primary, then a voter
+  const add = await call('POST', '/add', { n: 1, servers: { Server9: ['sh1'] } });
+  assert.equal(add.status, 200, JSON.stringify(add.body));
+  assert.ok(cluster.shardView('sh1')!.ready.includes('Server9'));
+  const d = (await call('GET', '/cluster')).body as { shards: { Shard_id: string; voters: string[] }[] };
+  assert.ok(d.shards.find((s) => s.Shard_id === 'sh1')!.voters.includes('Server9'));
+  assert.deepEqual((await call('GET', '/read/Server9')).body.sh1.map((r: { Stud_id: number }) => r.Stud_id), [1, 2, 3]);
+  assert.ok(cluster.events.list().some((e) => e.kind === 'recreated' && e.server === 'Server9' && /up to 0/.test(e.detail ?? '')));
+});
