@@ -145,18 +145,9 @@ export class Cluster {
   }
 
   /** POST /primary_elect: an election now for each listed shard; per shard its new primary, or why none. */
-  async primaryElect(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
+  primaryElect(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
     if (!this.c.s.primaries) fail('INVALID_FIELD', 'this LB runs without primaries (SHARDCTL_PRIMARIES=0): there is nothing to elect');
-    this.c.topo.requireSchema();
-    const list = shards.map((id) => this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`));
-    const out: Record<string, { primary?: string; term: number; reason?: string }> = {};
-    await Promise.all(
-      list.map(async (sh) => {
-        await sh.run(() => this.pm.electLocked(sh, 'an operator asked (/primary_elect)', { force: true }));
-        out[sh.id] = { primary: sh.lead.primary, term: sh.lead.term, ...(sh.lead.primary ? {} : { reason: sh.lead.reason }) };
-      }),
-    );
-    return out;
+    return this.pm.electNow(shards);
   }
 
   /** Detail for `shardctl status`/`ps`: health per server and replica, incidents. */
@@ -232,19 +223,9 @@ export class Cluster {
     return sh.run(() => fn(this.shardView(id)!));
   }
 
-  /**
-   * Under primaries: waits (at most `ms`) until the replica has applied every change the LB acknowledged, so
-   * replicas compared by /verify are compared at one position. Without primaries there is nothing to wait for.
-   */
-  async caughtUp(server: string, shard: string, ms: number): Promise<void> {
-    const sh = this.c.topo.shard(shard);
-    if (!this.c.s.primaries || !sh) return;
-    const end = this.c.now() + ms;
-    while (this.c.now() < end) {
-      const s = (await this.pm.stateOf(server))?.shards[shard];
-      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  /** Under primaries: waits (at most `ms`) until the replica applied every acknowledged change (GET /verify). */
+  caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    return this.c.s.primaries ? this.pm.caughtUp(server, shard, ms) : Promise.resolve();
   }
 
   /** The servers' /digest (row count and SHA-1 per shard). */

@@ -11,10 +11,10 @@
  * A shard that could not elect keeps the reason, which writes get as 503 NO_PRIMARY, and is tried again every
  * heartbeat tick.
  */
-import { ApiError } from '../core/errors.js';
+import { ApiError, fail } from '../core/errors.js';
 import { placePrimaries, planElection, resumeShard, type ReplicaReport } from '../core/election.js';
 import { tallyVotes } from '../core/replog.js';
-import { persist, type LbContext } from './context.js';
+import { persist, sleep, type LbContext } from './context.js';
 import type { StateReport } from './shard-client.js';
 import type { Lead, Shard } from './shard.js';
 
@@ -105,6 +105,34 @@ export class Primaries {
     for (const sh of this.c.topo.shards.values()) if (!sh.lead.primary && !sh.closed && sh.replicas.length > 0) void this.elect(sh, 'retry');
   }
 
+  /** POST /primary_elect: an election now (in each shard's executor); per shard its primary, or why none. */
+  async electNow(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
+    this.c.topo.requireSchema();
+    const list = shards.map((id) => this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`));
+    const out: Record<string, { primary?: string; term: number; reason?: string }> = {};
+    await Promise.all(
+      list.map(async (sh) => {
+        await sh.run(() => this.electLocked(sh, 'an operator asked (/primary_elect)', { force: true }));
+        out[sh.id] = { primary: sh.lead.primary, term: sh.lead.term, ...(sh.lead.primary ? {} : { reason: sh.lead.reason }) };
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Waits (at most `ms`) until the replica has applied every change the LB acknowledged, so replicas compared by
+   * GET /verify are compared at one position (a replica learns a commit a moment after the primary answered).
+   */
+  async caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    const sh = this.c.topo.shard(shard);
+    const end = this.c.now() + ms;
+    while (sh && this.c.now() < end) {
+      const s = (await this.stateOf(server))?.shards[shard];
+      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;
+      await sleep(20);
+    }
+  }
+
   /** Acknowledged up to `index` (a 200 of the primary). */
   acked(sh: Shard, index: number | undefined): void {
     if (index !== undefined && index > sh.lead.acked) sh.lead.acked = index;
@@ -127,7 +155,7 @@ export class Primaries {
         return true;
       }
       if (d.action === 'elect') break;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     return this.electLocked(sh, p ? `resume: ${p} is not the ready primary of term ${sh.lead.term}` : 'resume: no primary recorded', {});
   }
