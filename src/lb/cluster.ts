@@ -47,6 +47,8 @@ export interface ShardView {
   rows: number;
   /** false when the key index is not known (after an LB restart with no serving replica): `rows` means nothing */
   indexed: boolean;
+  /** its primary, under primaries (writes go to it alone) */
+  primary?: string;
 }
 
 export interface ClusterOptions extends SettingsInput {
@@ -203,7 +205,7 @@ export class Cluster {
   shardView(id: string): ShardView | undefined {
     const sh = this.c.topo.shard(id);
     if (!sh) return undefined;
-    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size, indexed: sh.indexed };
+    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size, indexed: sh.indexed, primary: this.c.s.primaries ? sh.lead.primary : undefined };
   }
 
   /** One server's state and address. */

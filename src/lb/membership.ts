@@ -195,7 +195,15 @@ export class Membership {
     if (!this.pm || shards.length === 0) return;
     const pm = this.pm;
     const plan = pm.placement();
-    const won = await Promise.all(shards.map((sh) => sh.run(() => pm.electLocked(sh, 'new shard', { prefer: plan[sh.id] }))));
+    // a busy machine can miss an election's deadlines: a few attempts (each at a higher term) before /init fails
+    const won = await Promise.all(
+      shards.map((sh) =>
+        sh.run(async () => {
+          for (let i = 0; i < 5; i++) if (await pm.electLocked(sh, 'new shard', { prefer: plan[sh.id] })) return true;
+          return false;
+        }),
+      ),
+    );
     const bad = shards.filter((_, i) => !won[i]);
     if (bad.length) fail('NO_PRIMARY', `no primary for ${bad.map((sh) => `${sh.id} (${sh.lead.reason})`).join(', ')}`);
   }

@@ -53,7 +53,7 @@ async function setup(o: { extra?: { primaries?: boolean } } = {}) {
 const fits = (schema: { parse(v: unknown): unknown }, v: unknown) => assert.deepEqual(schema.parse(v), v);
 
 test('explain: the replica it names for each request id is where that read goes; shares add up to the ring', async (t) => {
-  const { client, call, close } = await setup();
+  const { client, cluster, call, close } = await setup();
   t.after(close);
   assert.equal((await call('POST', '/init', DEFAULT)).status, 200);
   assert.equal((await call('POST', '/write', { data: [row(100), row(5000)] })).status, 200);
@@ -64,7 +64,9 @@ test('explain: the replica it names for each request id is where that read goes;
   assert.deepEqual(ex.body.range, { low: 0, high: 4095 });
   assert.deepEqual(ex.body.replicas.map((r: { server: string }) => r.server), ['Server0', 'Server3', 'Server5']);
   assert.equal(ex.body.replicas.reduce((n: number, r: { slots: number }) => n + r.slots, 0), 512);
-  assert.equal(ex.body.primary, null);
+  // writes go to the shard's primary alone
+  assert.equal(ex.body.primary, cluster.primaries().primaries.sh1);
+  assert.deepEqual(ex.body.writes_to, [ex.body.primary]);
   const first = ex.body.next_request_id as number;
 
   // sequential reads of key 100 take request ids first, first+1, ...: explain says where each goes
