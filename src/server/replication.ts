@@ -153,7 +153,8 @@ export class ShardRepl {
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
-    await this.store.syncShard(this.shard);
+    // a primary's fsync runs off the event loop so the appends it just queued leave meanwhile (in parallel)
+    await this.store.syncShard(this.shard, this.isPrimary ? false : undefined);
     if (upTo > this.durable || this.durable > lastIndex(this.state)) this.durable = Math.min(upTo, lastIndex(this.state));
     if (this.isPrimary) this.recommit();
     this.maybeCompact();

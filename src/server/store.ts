@@ -182,12 +182,15 @@ export class ShardStore {
     return this.snapshotBytes;
   }
 
-  /** Makes one shard's appends durable (a replication call's single fsync). */
-  async syncShard(shard: string): Promise<void> {
+  /**
+   * Makes one shard's appends durable (a replication call's single fsync). `inline`: a blocking fdatasync (a lone
+   * request); a primary passes false so its appends leave for the replicas while its own fsync runs.
+   */
+  async syncShard(shard: string, inline = this.writers <= 1): Promise<void> {
     const log = this.logs.get(shard);
     if (!log) return;
     try {
-      await log.sync(this.writers <= 1);
+      await log.sync(inline);
     } catch (e) {
       this.opts.onFatal?.(e as Error);
       throw e;

@@ -38,6 +38,7 @@ test('a cut across segments survives replay; segments after the cut keep write o
   await a.sync();
   a.saveHard({ term: 2, votedFor: 'S2' });
   a.saveCommitHint(2);
+  await new Promise((r) => setTimeout(r, 50)); // the hint is written off the event loop
   const after = readdirSync(dir).filter((f) => f.startsWith('wal-')).sort();
   assert.deepEqual(after.slice(0, before.length), before, 'the old segments stay; new ones sort after them');
 
