@@ -502,7 +502,7 @@ export class ShardRepl {
     const url = this.addresses[name];
     if (!p || !url || !this.isPrimary) return;
     if ((this.backoff.get(name) ?? 0) > Date.now()) return;
-    const call = nextCall(this.state, this.self, p, { maxEntries: 256, heartbeat });
+    const call = nextCall(this.state, this.self, p, { maxEntries: this.budget(p.next), heartbeat });
     if (call.kind === 'idle') return;
     if (call.kind === 'copy') {
       void this.sendCopy(name, url);
@@ -514,6 +514,21 @@ export class ShardRepl {
       (a) => this.onAnswer(name, term, a.status, a.body, call.req.prevIndex, false),
       (e) => this.onFailed(name, term, String(e)),
     );
+  }
+
+  /**
+   * How many entries from `from` on go in one call: at most 256, and at most ~20,000 rows (a replica far behind
+   * on 5,000-row batches would otherwise get a body past its size limit), but always at least one.
+   */
+  private budget(from: number): number {
+    let rows = 0;
+    let n = 0;
+    for (let k = Math.max(0, from - this.state.snapIndex - 1); k < this.state.entries.length && n < 256; k++, n++) {
+      const op = this.state.entries[k].op;
+      rows += op.op === 'write' ? op.rows.length : op.op === 'batch' ? op.ops.reduce((a, o) => a + (o.op === 'write' ? o.rows.length : 1), 0) : 1;
+      if (rows > 20_000 && n > 0) break;
+    }
+    return Math.max(1, n);
   }
 
   private onAnswer(name: string, term: number, status: number, body: Record<string, unknown> | undefined, prevIndex: number, copy: boolean): void {
@@ -718,6 +733,8 @@ export class Replication {
     if (this.store.count(shard) > 0) throw notPrimary(shard, `${shard} holds rows written without primaries; POST /repl/recreate first`, 0, null);
     const log = this.store.logOf(shard);
     if (log && log.lastIndex > 0) log.installSnapshot(this.store.configuredSchema!.columns, 0, 0, [], []);
+    // the mode is durable from the first call on: a restart must not take term-less writes into this log
+    log?.saveHard({ term: 0, votedFor: null });
     const s = new ShardRepl(shard, this, emptyLog<Op>(), 0);
     this.shards.set(shard, s);
     return s;
