@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
+import { entriesBudget } from './replication.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const tmp = () => mkdtempSync(join(tmpdir(), 'shardctl-repl-'));
@@ -166,4 +167,16 @@ test('a single-voter primary: vote, promote, writes with a term commit and survi
   const s = await again.st();
   assert.equal(s.last_index, 4);
   assert.equal(s.term, 1);
+});
+
+test('entriesBudget: a replication call carries at most 256 entries and ~20,000 rows, never none', () => {
+  const big = (index: number) => ({ index, term: 1, op: { op: 'write' as const, rows: Array.from({ length: 5000 }, (_, k) => [index * 10_000 + k, 'x', 1]) } });
+  const small = (index: number) => ({ index, term: 1, op: { op: 'delete' as const, key: index } });
+  const bigLog = { snapIndex: 0, entries: Array.from({ length: 10 }, (_, k) => big(k + 1)) };
+  assert.equal(entriesBudget(bigLog, 1), 4, '4 x 5,000 rows fit, the 5th would pass 20,000');
+  assert.equal(entriesBudget(bigLog, 9), 2, 'from entry 9: 9 and 10');
+  assert.equal(entriesBudget({ snapIndex: 0, entries: [big(1)] }, 1, 256, 100), 1, 'one entry over the row cap still goes alone');
+  const smallLog = { snapIndex: 100, entries: Array.from({ length: 600 }, (_, k) => small(101 + k)) };
+  assert.equal(entriesBudget(smallLog, 101), 256);
+  assert.equal(entriesBudget(smallLog, 600), 101);
 });

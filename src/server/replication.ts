@@ -43,6 +43,29 @@ import { Peers } from './peers.js';
 
 type Op = EntryOp;
 
+/** Rows an entry carries (its weight in a replication call). */
+function rowsOf(op: Op): number {
+  if (op.op === 'write') return op.rows.length;
+  if (op.op === 'batch') return op.ops.reduce((a, o) => a + (o.op === 'write' ? o.rows.length : 1), 0);
+  return 1;
+}
+
+/**
+ * How many entries from index `from` on go in one replication call: at most `maxEntries`, and no more than
+ * `maxRows` rows once the first is in (a replica far behind on 5,000-row batches would otherwise get a body past
+ * its size limit and never catch up); always at least one.
+ */
+export function entriesBudget(state: Pick<LogState<Op>, 'snapIndex' | 'entries'>, from: number, maxEntries = 256, maxRows = 20_000): number {
+  let rows = 0;
+  let n = 0;
+  for (let k = Math.max(0, from - state.snapIndex - 1); k < state.entries.length && n < maxEntries; k++) {
+    rows += rowsOf(state.entries[k].op);
+    if (rows > maxRows && n > 0) break;
+    n++;
+  }
+  return Math.max(1, n);
+}
+
 const toWal = (e: LogEntry<Op>): WalEntry => ({ ...e.op, i: e.index, t: e.term }) as WalEntry;
 function fromWal(w: WalEntry): LogEntry<Op> {
   const { i, t, ...op } = w;
@@ -516,19 +539,8 @@ export class ShardRepl {
     );
   }
 
-  /**
-   * How many entries from `from` on go in one call: at most 256, and at most ~20,000 rows (a replica far behind
-   * on 5,000-row batches would otherwise get a body past its size limit), but always at least one.
-   */
   private budget(from: number): number {
-    let rows = 0;
-    let n = 0;
-    for (let k = Math.max(0, from - this.state.snapIndex - 1); k < this.state.entries.length && n < 256; k++, n++) {
-      const op = this.state.entries[k].op;
-      rows += op.op === 'write' ? op.rows.length : op.op === 'batch' ? op.ops.reduce((a, o) => a + (o.op === 'write' ? o.rows.length : 1), 0) : 1;
-      if (rows > 20_000 && n > 0) break;
-    }
-    return Math.max(1, n);
+    return entriesBudget(this.state, from);
   }
 
   private onAnswer(name: string, term: number, status: number, body: Record<string, unknown> | undefined, prevIndex: number, copy: boolean): void {
