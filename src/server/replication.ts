@@ -22,6 +22,7 @@ import {
   installCopy,
   lastIndex,
   lastTerm,
+  observeTerm,
   primaryReady,
   recreatedLog,
   resyncing,
@@ -313,7 +314,11 @@ export class ShardRepl {
     const wasPrimary = this.isPrimary;
     const r = handleVote(this.state, req, this.self);
     if (this.violation && r.reply.granted) {
-      // a replica whose log contradicted a committed entry does not vote until it resynced
+      // a replica whose log contradicted a committed entry does not vote until it resynced (it still adopts the term)
+      const o = observeTerm(this.state, req.term);
+      this.writeLog(o.persist);
+      this.state = o.state;
+      if (wasPrimary && !this.isPrimary) this.stepDown(`a vote of term ${req.term}`);
       return { term: this.state.currentTerm, granted: false, reason: 'resyncing', detail: this.violation, store: this.r.storeId };
     }
     this.writeLog(r.persist);
@@ -550,14 +555,16 @@ export class ShardRepl {
     const reply: AppendReply = status === 409 ? { term: body.term, ok: false, matchIndex: 0, lastIndex: 0, commitIndex: 0, reason: 'stale-term', store: body.store as string | undefined } : (body as unknown as AppendReply);
     const view = this.durableView();
     const out: AnswerOutcome<Op> = copy ? onCopyAnswer(view, this.self, this.voters, this.progress, name, reply) : onAppendAnswer(view, this.self, this.voters, this.progress, name, reply, prevIndex);
-    this.progress[name] = out.progress;
+    // an answer the rules ignore (another term: a shard this server cannot replicate to) still ends the call
+    this.progress[name] = { ...out.progress, inFlight: false };
+    if (!out.deposed && reply.term !== this.state.currentTerm) this.backoff.set(name, Date.now() + 1000);
     if (out.deposed) {
       this.writeLog(out.persist);
       this.state = { ...this.state, currentTerm: out.state.currentTerm, votedFor: out.state.votedFor, leader: out.state.leader };
       this.stepDown(`${name} answered with term ${reply.term}`);
       return;
     }
-    if (!reply.ok && reply.reason !== 'prev-mismatch') this.backoff.set(name, Date.now() + 100);
+    if (!reply.ok && reply.reason !== 'prev-mismatch' && reply.term === this.state.currentTerm) this.backoff.set(name, Date.now() + 100);
     if (out.state.commitIndex > this.state.commitIndex) this.committed(out.state.commitIndex);
     this.pump(name);
   }
