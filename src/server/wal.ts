@@ -525,7 +525,9 @@ export class ShardLog {
     const gen = this.gen;
     void writeFileP(tmp, String(n))
       .then(() => (gen === this.gen ? renameP(tmp, join(this.dir, COMMIT_FILE)) : undefined))
-      .catch(() => undefined)
+      .catch(() => {
+        this.commitHint = -1; // not on disk: the next call writes it again
+      })
       .finally(() => {
         this.hintWriting = false;
       });
