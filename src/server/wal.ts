@@ -524,7 +524,10 @@ export class ShardLog {
     const tmp = join(this.dir, `${COMMIT_FILE}.tmp`);
     const gen = this.gen;
     void writeFileP(tmp, String(n))
-      .then(() => (gen === this.gen ? renameP(tmp, join(this.dir, COMMIT_FILE)) : undefined))
+      .then(() => {
+        if (gen === this.gen) return renameP(tmp, join(this.dir, COMMIT_FILE));
+        this.commitHint = -1; // the log was replaced meanwhile (a copy): the next call writes the hint again
+      })
       .catch(() => {
         this.commitHint = -1; // not on disk: the next call writes it again
       })
