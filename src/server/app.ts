@@ -187,7 +187,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shard = parseShardField(b);
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
     const minIndex = optNat(b.minIndex, 'minIndex');
-    if (minIndex !== undefined) await repl.get(shard)?.readableAt(minIndex);
+    const rs = repl.get(shard);
+    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });

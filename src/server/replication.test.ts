@@ -180,3 +180,40 @@ test('entriesBudget: a replication call carries at most 256 entries and ~20,000 
   assert.equal(entriesBudget(smallLog, 101), 256);
   assert.equal(entriesBudget(smallLog, 600), 101);
 });
+
+test('a large copy is installed without stalling the event loop; reads wait until it is all in', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  const N = 60_000;
+  const CH = 5000;
+  let part = 0;
+  for (let k = 0; k < N - CH; k += CH, part++) {
+    const rows = Array.from({ length: CH }, (_, j) => [k + j, `S${k + j}`, (k + j) % 100]);
+    const r = await a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 40, indexTerm: 2, part, last: false, rows });
+    assert.equal(r.status, 200, r.text);
+  }
+  const lastRows = Array.from({ length: CH }, (_, j) => [N - CH + j, `S${N - CH + j}`, 1]);
+  let worst = 0;
+  let prev = Date.now();
+  const tick = setInterval(() => {
+    const now = Date.now();
+    worst = Math.max(worst, now - prev);
+    prev = now;
+  }, 5);
+  const last = a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 40, indexTerm: 2, part, last: true, rows: lastRows });
+  await new Promise((r) => setImmediate(r));
+  const during = await a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 100 } });
+  const done = await last;
+  clearInterval(tick);
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.body.matchIndex, 40);
+  assert.ok(worst < 150, `the event loop stalled ${worst} ms during the install`);
+  assert.ok(during.status === 503 || during.body.data.length === 101, `a read during the install sees all or waits (${during.status})`);
+  const s = await a.st();
+  assert.equal(s.rows, N);
+  assert.equal(s.commit_index, 40);
+  assert.equal(s.snapshot_index, 40);
+  // and it is on disk: a restart has the copied rows
+  const b = await open(dir, false);
+  assert.equal((await b.st()).rows, N);
+});

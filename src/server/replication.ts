@@ -41,6 +41,7 @@ import type { Logger } from '../shared/log.js';
 import type { ShardStore } from './store.js';
 import type { BaseOp, EntryOp, LogEntry as WalEntry } from './wal-format.js';
 import { Peers } from './peers.js';
+import { encodeRecord } from './wal-format.js';
 
 type Op = EntryOp;
 
@@ -114,6 +115,8 @@ interface IncomingCopy {
   indexTerm: number;
   next: number;
   rows: unknown[][];
+  /** the snapshot's row records, encoded as the chunks arrive */
+  records: Buffer[];
 }
 
 /** The replicated state of one shard on this server. */
@@ -138,6 +141,8 @@ export class ShardRepl {
   private waiters = new Set<Waiter>();
   private readWaiters = new Set<{ index: number; done: () => void }>();
   private incoming: IncomingCopy | undefined;
+  /** a copy is being installed (its rows go into the table a chunk at a time): reads and calls wait it out */
+  installing = false;
   private hintTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -237,7 +242,7 @@ export class ShardRepl {
   /** A read with minIndex: answered only once those entries are applied (REPLICATION.md, "A read"). */
   async readableAt(minIndex: number): Promise<void> {
     if (this.violation) throw logViolation(this.shard, this.violation);
-    if (resyncing(this.state) || !(await this.waitApplied(minIndex, 100))) throw behind(this.shard, minIndex, this.applied);
+    if (this.installing || resyncing(this.state) || !(await this.waitApplied(minIndex, 100))) throw behind(this.shard, minIndex, this.applied);
   }
 
   // ---- replica side ------------------------------------------------------------------------------
@@ -245,6 +250,7 @@ export class ShardRepl {
   /** /repl/append: Raft's AppendEntries receiver, persisted before the answer. */
   async append(req: AppendRequest<Op>): Promise<{ status: number; body: Record<string, unknown> }> {
     if (this.violation) return { status: 500, body: this.violationBody() };
+    if (this.installing) return { status: 503, body: this.busyBody() };
     const wasPrimary = this.isPrimary;
     const r = handleAppend(this.state, req);
     if (r.violation) {
@@ -263,6 +269,10 @@ export class ShardRepl {
     return { status: 200, body: reply };
   }
 
+  private busyBody(): Record<string, unknown> {
+    return { message: `<Error> ${this.shard} on ${this.self} is installing a copy; retry in a moment`, code: 'NO_REPLICA', status: 'failure', store: this.r.storeId };
+  }
+
   private violationBody(reply?: AppendReply): Record<string, unknown> {
     const e = logViolation(this.shard, this.violation ?? 'violation');
     return { ...(reply ?? { term: this.state.currentTerm, ok: false, matchIndex: 0, lastIndex: lastIndex(this.state), commitIndex: this.state.commitIndex, reason: 'violation' }), message: e.message, code: e.code, status: 'failure', store: this.r.storeId };
@@ -277,13 +287,15 @@ export class ShardRepl {
   async copyChunk(b: { term: number; leader: string; index: number; indexTerm: number; part: number; last: boolean; rows: unknown[][] }): Promise<{ status: number; body: Record<string, unknown> }> {
     if (b.term < this.state.currentTerm) return { status: 409, body: this.refusal(`copy of term ${b.term} is older than ${this.state.currentTerm}`) };
     const cur = this.incoming;
-    if (b.part === 0) this.incoming = { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm, next: 0, rows: [] };
+    if (this.installing) return { status: 503, body: this.busyBody() };
+    if (b.part === 0) this.incoming = { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm, next: 0, rows: [], records: [] };
     const inc = this.incoming;
     if (!inc || inc.term !== b.term || inc.leader !== b.leader || inc.index !== b.index || inc.next !== b.part) {
       this.incoming = cur === inc ? undefined : cur;
       return { status: 400, body: { message: `<Error> copy chunk ${b.part} of ${b.leader}'s copy at ${b.index} arrived out of order; send the copy again from part 0`, code: 'INVALID_FIELD', status: 'failure', store: this.r.storeId } };
     }
     for (const row of b.rows) inc.rows.push(row);
+    if (b.rows.length) inc.records.push(encodeRecord(JSON.stringify({ rows: b.rows })));
     inc.next++;
     if (!b.last) return { status: 200, body: { ok: true, part: b.part, store: this.r.storeId } };
     this.incoming = undefined;
@@ -292,12 +304,16 @@ export class ShardRepl {
     const log = this.store.logOf(this.shard);
     if (r.persist.hard) log?.saveHard(r.persist.hard);
     if (r.install) {
+      // the log first (so a crash leaves the old state or the new one), then the table a chunk at a time; reads
+      // of the shard and replication calls are refused meanwhile (the state changes only once it is all in)
       this.holdApply++;
+      this.installing = true;
       try {
-        log?.installSnapshot(this.store.configuredSchema!.columns, b.index, b.indexTerm, inc.rows, r.state.entries.map(toWal));
-        this.store.replaceRows(this.shard, inc.rows);
+        await log?.installSnapshotAsync(this.store.configuredSchema!.columns, b.index, b.indexTerm, { records: inc.records, count: inc.rows.length }, r.state.entries.map(toWal));
+        await this.store.replaceRowsAsync(this.shard, inc.rows);
       } finally {
         this.holdApply--;
+        this.installing = false;
       }
       this.applied = b.index;
       this.durable = lastIndex(r.state);
@@ -311,6 +327,8 @@ export class ShardRepl {
 
   /** /repl/vote: Raft's RequestVote receiver; the vote is on disk before the answer. */
   vote(req: VoteRequest): Record<string, unknown> {
+    // mid-install the state is about to be replaced: no answer that would have to be remembered
+    if (this.installing) return { term: this.state.currentTerm, granted: false, reason: 'resyncing', detail: 'installing a copy', store: this.r.storeId };
     const wasPrimary = this.isPrimary;
     const r = handleVote(this.state, req, this.self);
     if (this.violation && r.reply.granted) {
@@ -329,6 +347,7 @@ export class ShardRepl {
 
   /** /repl/recreate: the shard starts over empty at `term`, resyncing until its commit position reaches `floor`. */
   recreate(term: number, floor: number): void {
+    if (this.installing) throw new ApiError('NO_REPLICA', `${this.shard} on ${this.self} is installing a copy; retry in a moment`, 503);
     const wasPrimary = this.isPrimary;
     const r = recreatedLog<Op>(Math.max(term, this.state.currentTerm), floor);
     const log = this.store.logOf(this.shard);
@@ -347,6 +366,7 @@ export class ShardRepl {
 
   /** /repl/promote: take office (the no-op of `term`), then wait until it is committed (primaryReady). */
   async promote(b: { term: number; replicas: string[]; voters: string[]; addresses: Record<string, string>; reported: Record<string, { lastIndex?: number; store?: string }> }, timeoutMs: number): Promise<{ status: number; body: Record<string, unknown> }> {
+    if (this.installing) return { status: 503, body: this.busyBody() };
     const r = becomePrimary<Op>(this.state, this.self, b.term, { op: 'noop' });
     if ('error' in r) return { status: 409, body: this.refusal(r.error) };
     this.writeLog(r.persist);

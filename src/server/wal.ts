@@ -479,7 +479,32 @@ export class ShardLog {
    * and `keep` (fsynced: on the old snapshot it replaces the same entries by themselves), then the snapshot
    * (temp, fsync, rename, fsync dir), then the old segments go.
    */
-  installSnapshot(columns: string[], index: number, term: number, rows: readonly unknown[][], keep: readonly LogEntry[], chunkRows = 2000): void {
+  installSnapshot(columns: string[], index: number, term: number, rows: readonly unknown[][] | { records: readonly Buffer[]; count: number }, keep: readonly LogEntry[], chunkRows = 2000): void {
+    const { old, data } = this.beginInstall(columns, index, term, rows, keep, chunkRows);
+    writeFileAtomic(this.dir, 'snap', data);
+    this.endInstall(old, index, term, keep);
+  }
+
+  /**
+   * installSnapshot with the snapshot file written and fsynced off the event loop (a large copy). The caller
+   * sends nothing else to this log until it resolves.
+   */
+  async installSnapshotAsync(columns: string[], index: number, term: number, rows: { records: readonly Buffer[]; count: number }, keep: readonly LogEntry[]): Promise<void> {
+    const { old, data } = this.beginInstall(columns, index, term, rows, keep, 2000);
+    const tmp = join(this.dir, 'snap.tmp');
+    const fh = await openAsync(tmp, 'w');
+    try {
+      await fh.write(data, 0, data.length, 0);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    renameSync(tmp, join(this.dir, 'snap'));
+    fsyncDir(this.dir);
+    this.endInstall(old, index, term, keep);
+  }
+
+  private beginInstall(columns: string[], index: number, term: number, rows: readonly unknown[][] | { records: readonly Buffer[]; count: number }, keep: readonly LogEntry[], chunkRows: number): { old: { start: number; file: string }[]; data: Buffer } {
     this.gen++;
     this.retire();
     this.corrupt = undefined;
@@ -493,9 +518,20 @@ export class ShardLog {
     this.stats.fsyncs++;
     this.synced = this.written;
     const parts = [encodeRecord(JSON.stringify({ kind: 'snapshot', i: index, t: term, columns } satisfies SnapHeader))];
-    for (let k = 0; k < rows.length; k += chunkRows) parts.push(encodeRecord(JSON.stringify({ rows: rows.slice(k, k + chunkRows) })));
-    parts.push(encodeRecord(JSON.stringify({ end: true, count: rows.length })));
-    writeFileAtomic(this.dir, 'snap', Buffer.concat(parts));
+    let count: number;
+    if ('records' in rows) {
+      // row records encoded as the copy's chunks arrived (no long encode here)
+      parts.push(...rows.records);
+      count = rows.count;
+    } else {
+      for (let k = 0; k < rows.length; k += chunkRows) parts.push(encodeRecord(JSON.stringify({ rows: rows.slice(k, k + chunkRows) })));
+      count = rows.length;
+    }
+    parts.push(encodeRecord(JSON.stringify({ end: true, count })));
+    return { old, data: Buffer.concat(parts) };
+  }
+
+  private endInstall(old: { start: number; file: string }[], index: number, term: number, keep: readonly LogEntry[]): void {
     for (const seg of old) {
       rmSync(seg.file, { force: true });
       this.segMax.delete(seg.start);
