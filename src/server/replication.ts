@@ -137,6 +137,8 @@ export class ShardRepl {
   /** replicas whose last call failed (connection error, timeout): a write refuses early without a majority */
   private unreachable = new Set<string>();
   private backoff = new Map<string, number>();
+  /** replicas that reported a log violation: they get a forced full copy (REPLICATION.md, Faults) */
+  private resync = new Set<string>();
   private copies: CopyInFlight[] = [];
   private waiters = new Set<Waiter>();
   private readWaiters = new Set<{ index: number; done: () => void }>();
@@ -269,6 +271,22 @@ export class ShardRepl {
     return { status: 200, body: reply };
   }
 
+  /**
+   * A replica whose log contradicted a committed entry takes the primary's copy whatever its own commit position
+   * says (its log is the broken one; the primary's commit position covers every acknowledged entry): the rows
+   * at the copy's position, and an empty log after it.
+   */
+  private forcedCopy(b: { term: number; leader: string; index: number; indexTerm: number }): ReturnType<typeof installCopy<Op>> {
+    const o = observeTerm(this.state, b.term);
+    const state: LogState<Op> = { ...o.state, leader: b.leader, snapIndex: b.index, snapTerm: b.indexTerm, entries: [], commitIndex: b.index };
+    const { resyncTo: _, ...settled } = state;
+    const persist: Persist<Op> = { ...o.persist, snapshot: { index: b.index, term: b.indexTerm }, append: [] };
+    if (state.resyncTo && b.index >= state.resyncTo) persist.hard = { term: settled.currentTerm, votedFor: settled.votedFor };
+    const next = state.resyncTo && b.index >= state.resyncTo ? settled : state;
+    this.r.log?.warn('resynced by a forced copy after a log violation', { shard: this.shard, index: b.index, violation: this.violation });
+    return { state: next, persist, install: true, reply: { term: next.currentTerm, ok: true, matchIndex: b.index, lastIndex: b.index, commitIndex: b.index } };
+  }
+
   private busyBody(): Record<string, unknown> {
     return { message: `<Error> ${this.shard} on ${this.self} is installing a copy; retry in a moment`, code: 'NO_REPLICA', status: 'failure', store: this.r.storeId };
   }
@@ -284,7 +302,7 @@ export class ShardRepl {
   }
 
   /** /repl/copy: one chunk of a full copy; the last one installs it (installCopy) and answers like an append. */
-  async copyChunk(b: { term: number; leader: string; index: number; indexTerm: number; part: number; last: boolean; rows: unknown[][] }): Promise<{ status: number; body: Record<string, unknown> }> {
+  async copyChunk(b: { term: number; leader: string; index: number; indexTerm: number; part: number; last: boolean; rows: unknown[][]; force?: boolean }): Promise<{ status: number; body: Record<string, unknown> }> {
     if (b.term < this.state.currentTerm) return { status: 409, body: this.refusal(`copy of term ${b.term} is older than ${this.state.currentTerm}`) };
     const cur = this.incoming;
     if (this.installing) return { status: 503, body: this.busyBody() };
@@ -300,7 +318,7 @@ export class ShardRepl {
     if (!b.last) return { status: 200, body: { ok: true, part: b.part, store: this.r.storeId } };
     this.incoming = undefined;
     const wasPrimary = this.isPrimary;
-    const r = installCopy(this.state, { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm });
+    const r = b.force && this.violation ? this.forcedCopy(b) : installCopy(this.state, { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm });
     const log = this.store.logOf(this.shard);
     if (r.persist.hard) log?.saveHard(r.persist.hard);
     if (r.install) {
@@ -410,6 +428,7 @@ export class ShardRepl {
     }
     this.progress = next;
     if (fresh) {
+      this.resync.clear();
       this.unreachable.clear();
       this.backoff.clear();
       this.copies = [];
@@ -550,6 +569,11 @@ export class ShardRepl {
     const url = this.addresses[name];
     if (!p || !url || !this.isPrimary) return;
     if ((this.backoff.get(name) ?? 0) > Date.now()) return;
+    if (this.resync.has(name)) {
+      // a forced copy needs the table to be exactly the commit position (no applies held back)
+      if (!p.inFlight && p.copying === undefined && this.applied === this.state.commitIndex && this.holdApply === 0) void this.sendCopy(name, url, true);
+      return;
+    }
     const call = nextCall(this.state, this.self, p, { maxEntries: this.budget(p.next), heartbeat });
     if (call.kind === 'idle') return;
     if (call.kind === 'copy') {
@@ -585,6 +609,10 @@ export class ShardRepl {
       return;
     }
     if (!reply.ok && reply.reason !== 'prev-mismatch' && reply.term === this.state.currentTerm) this.backoff.set(name, Date.now() + 100);
+    if (status === 500 && reply.reason === 'violation' && !this.resync.has(name)) {
+      this.r.log?.warn('replica reports a log violation: sending it a full copy', { shard: this.shard, replica: name, detail: reply.detail });
+      this.resync.add(name);
+    }
     if (out.state.commitIndex > this.state.commitIndex) this.committed(out.state.commitIndex);
     this.pump(name);
   }
@@ -599,7 +627,7 @@ export class ShardRepl {
   }
 
   /** A full copy of the visible rows at the applied position, in chunks (REPLICATION.md, "Catch-up"). */
-  private async sendCopy(name: string, url: string): Promise<void> {
+  private async sendCopy(name: string, url: string, force = false): Promise<void> {
     const position = this.applied;
     const indexTerm = termAt(this.state, position);
     const term = this.state.currentTerm;
@@ -619,9 +647,10 @@ export class ShardRepl {
     try {
       for (let part = 0, k = 0; ; part++, k += CHUNK) {
         const last = k + CHUNK >= rows.length;
-        const a = await this.r.peers.post(url, '/repl/copy', { shard: this.shard, term, leader: this.self, index: position, indexTerm, part, last, rows: rows.slice(k, k + CHUNK) }, 10_000);
+        const a = await this.r.peers.post(url, '/repl/copy', { shard: this.shard, term, leader: this.self, index: position, indexTerm, part, last, rows: rows.slice(k, k + CHUNK), ...(force ? { force } : {}) }, 10_000);
         if (last || a.status !== 200) {
           this.copies = this.copies.filter((c) => c.replica !== name);
+          if (a.status === 200 && force) this.resync.delete(name);
           if (a.status === 200 || a.status === 409) this.onAnswer(name, term, a.status, a.body, position, true);
           else this.onFailed(name, term, `copy answered ${a.status}`);
           return;
