@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerApp } from './app.js';
@@ -216,4 +216,34 @@ test('a large copy is installed without stalling the event loop; reads wait unti
   // and it is on disk: a restart has the copied rows
   const b = await open(dir, false);
   assert.equal((await b.st()).rows, N);
+});
+
+test('a replicated shard whose log is damaged mid-log neither votes nor serves; /repl/recreate starts it over, resyncing to its floor', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  const r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2), w(3, 1, 3)], leaderCommit: 3 });
+  assert.equal(r.status, 200, r.text);
+  const segDir = join(dir, 'shards', 'sh1');
+  const seg = join(segDir, readdirSync(segDir).filter((f) => f.startsWith('wal-')).sort()[0]);
+  const bytes = readFileSync(seg);
+  bytes[20] ^= 0xff; // inside the first entry; valid records follow: a corrupt middle, not a torn tail
+  writeFileSync(seg, bytes);
+  const b = await open(dir, false);
+  assert.match((await b.st()).corrupt, /checksum/);
+  assert.equal((await b.call('POST', '/repl/vote', { shard: 'sh1', term: 2, candidate: 'S1', lastIndex: 9, lastTerm: 1 })).status, 503);
+  assert.equal((await b.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 10 } })).status, 503);
+  const rc = await b.call('POST', '/repl/recreate', { shard: 'sh1', term: 2, floor: 3 });
+  assert.equal(rc.status, 200, rc.text);
+  let s = await b.st();
+  assert.equal(s.corrupt, null);
+  assert.equal(s.resyncing, true);
+  assert.equal(s.term, 2);
+  assert.equal((await b.call('POST', '/repl/vote', { shard: 'sh1', term: 2, candidate: 'S1', lastIndex: 9, lastTerm: 2 })).body.reason, 'resyncing');
+  const up = await b.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S1', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2), w(3, 1, 3), { index: 4, term: 2, op: { op: 'noop' } }], leaderCommit: 4 });
+  assert.equal(up.status, 200, up.text);
+  s = await b.st();
+  assert.equal(s.resyncing, false);
+  assert.deepEqual(await b.ids(), [1, 2, 3]);
+  const c = await open(dir, false);
+  assert.equal((await c.st()).resyncing, false, 'the cleared floor is on disk');
 });

@@ -810,7 +810,11 @@ export class Replication {
 
   /** /repl/recreate on a shard in any mode. */
   recreate(shard: string, term: number, floor: number): ShardRepl {
-    const s = this.get(shard) ?? (this.store.has(shard) && this.store.count(shard) > 0 ? undefined : this.enter(shard));
+    if (this.store.replaying) throw new ApiError('NO_REPLICA', `Server ${this.self} is replaying its log; retry in a moment`, 503);
+    if (!this.store.has(shard)) return this.enter(shard); // throws: not configured, or not on this server
+    // a shard whose log is damaged mid-log, or that holds rows written without primaries, starts over here too
+    const legacyRows = this.store.logOf(shard)?.corrupt !== undefined || this.store.count(shard) > 0;
+    const s = this.get(shard) ?? (legacyRows ? undefined : this.enter(shard));
     if (s) {
       s.recreate(term, floor);
       return s;
