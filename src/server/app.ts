@@ -88,10 +88,10 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind });
   opts.onReplication?.(repl);
   installReplRoutes(app, { repl, store, maxBody });
-  /** A term-less change to a shard that has primaries would bypass its log's order: refused (409). */
+  /** A term-less change to a replicated shard would bypass its log's order: refused (409). */
   const legacyOnly = (shard: string) => {
     const s = repl.get(shard);
-    if (s && s.state.currentTerm > 0) throw notPrimary(shard, `${shard} is replicated with primaries; send the write with its term to its primary`, s.state.currentTerm, s.state.leader);
+    if (s) throw notPrimary(shard, `${shard} is replicated with primaries; send the write with its term to its primary`, s.state.currentTerm, s.state.leader);
   };
   /** A replicated shard's write: the shard's state, or 409 when it has none (it never had a primary here). */
   const replicated = (shard: string, term: number) => {
@@ -187,7 +187,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shard = parseShardField(b);
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
     const minIndex = optNat(b.minIndex, 'minIndex');
-    if (minIndex !== undefined) await repl.get(shard)?.readableAt(minIndex);
+    const rs = repl.get(shard);
+    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });

@@ -50,7 +50,7 @@ export function installReplRoutes(app: Hono, o: { repl: Replication; store: Shar
     if (typeof b.leader !== 'string' || !Array.isArray(b.rows) || typeof b.last !== 'boolean') fail('INVALID_FIELD', 'a copy chunk needs term, leader, index, indexTerm, part, last and rows');
     return answer(
       c,
-      await s.copyChunk({ term: nat(b.term, 'term'), leader: b.leader, index: nat(b.index, 'index'), indexTerm: nat(b.indexTerm, 'indexTerm'), part: nat(b.part, 'part'), last: b.last, rows: b.rows as unknown[][] }),
+      await s.copyChunk({ term: nat(b.term, 'term'), leader: b.leader, index: nat(b.index, 'index'), indexTerm: nat(b.indexTerm, 'indexTerm'), part: nat(b.part, 'part'), last: b.last, rows: b.rows as unknown[][], force: b.force === true }),
     );
   });
 

@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
+import { entriesBudget } from './replication.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const tmp = () => mkdtempSync(join(tmpdir(), 'shardctl-repl-'));
@@ -166,4 +167,83 @@ test('a single-voter primary: vote, promote, writes with a term commit and survi
   const s = await again.st();
   assert.equal(s.last_index, 4);
   assert.equal(s.term, 1);
+});
+
+test('entriesBudget: a replication call carries at most 256 entries and ~20,000 rows, never none', () => {
+  const big = (index: number) => ({ index, term: 1, op: { op: 'write' as const, rows: Array.from({ length: 5000 }, (_, k) => [index * 10_000 + k, 'x', 1]) } });
+  const small = (index: number) => ({ index, term: 1, op: { op: 'delete' as const, key: index } });
+  const bigLog = { snapIndex: 0, entries: Array.from({ length: 10 }, (_, k) => big(k + 1)) };
+  assert.equal(entriesBudget(bigLog, 1), 4, '4 x 5,000 rows fit, the 5th would pass 20,000');
+  assert.equal(entriesBudget(bigLog, 9), 2, 'from entry 9: 9 and 10');
+  assert.equal(entriesBudget({ snapIndex: 0, entries: [big(1)] }, 1, 256, 100), 1, 'one entry over the row cap still goes alone');
+  const smallLog = { snapIndex: 100, entries: Array.from({ length: 600 }, (_, k) => small(101 + k)) };
+  assert.equal(entriesBudget(smallLog, 101), 256);
+  assert.equal(entriesBudget(smallLog, 600), 101);
+});
+
+test('a large copy is installed without stalling the event loop; reads wait until it is all in', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  const N = 60_000;
+  const CH = 5000;
+  let part = 0;
+  for (let k = 0; k < N - CH; k += CH, part++) {
+    const rows = Array.from({ length: CH }, (_, j) => [k + j, `S${k + j}`, (k + j) % 100]);
+    const r = await a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 40, indexTerm: 2, part, last: false, rows });
+    assert.equal(r.status, 200, r.text);
+  }
+  const lastRows = Array.from({ length: CH }, (_, j) => [N - CH + j, `S${N - CH + j}`, 1]);
+  let worst = 0;
+  let prev = Date.now();
+  const tick = setInterval(() => {
+    const now = Date.now();
+    worst = Math.max(worst, now - prev);
+    prev = now;
+  }, 5);
+  const last = a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 40, indexTerm: 2, part, last: true, rows: lastRows });
+  await new Promise((r) => setImmediate(r));
+  const during = await a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 100 } });
+  const done = await last;
+  clearInterval(tick);
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.body.matchIndex, 40);
+  assert.ok(worst < 150, `the event loop stalled ${worst} ms during the install`);
+  assert.ok(during.status === 503 || during.body.data.length === 101, `a read during the install sees all or waits (${during.status})`);
+  const s = await a.st();
+  assert.equal(s.rows, N);
+  assert.equal(s.commit_index, 40);
+  assert.equal(s.snapshot_index, 40);
+  // and it is on disk: a restart has the copied rows
+  const b = await open(dir, false);
+  assert.equal((await b.st()).rows, N);
+});
+
+test('a replicated shard whose log is damaged mid-log neither votes nor serves; /repl/recreate starts it over, resyncing to its floor', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  const r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2), w(3, 1, 3)], leaderCommit: 3 });
+  assert.equal(r.status, 200, r.text);
+  const segDir = join(dir, 'shards', 'sh1');
+  const seg = join(segDir, readdirSync(segDir).filter((f) => f.startsWith('wal-')).sort()[0]);
+  const bytes = readFileSync(seg);
+  bytes[20] ^= 0xff; // inside the first entry; valid records follow: a corrupt middle, not a torn tail
+  writeFileSync(seg, bytes);
+  const b = await open(dir, false);
+  assert.match((await b.st()).corrupt, /checksum/);
+  assert.equal((await b.call('POST', '/repl/vote', { shard: 'sh1', term: 2, candidate: 'S1', lastIndex: 9, lastTerm: 1 })).status, 503);
+  assert.equal((await b.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 10 } })).status, 503);
+  const rc = await b.call('POST', '/repl/recreate', { shard: 'sh1', term: 2, floor: 3 });
+  assert.equal(rc.status, 200, rc.text);
+  let s = await b.st();
+  assert.equal(s.corrupt, null);
+  assert.equal(s.resyncing, true);
+  assert.equal(s.term, 2);
+  assert.equal((await b.call('POST', '/repl/vote', { shard: 'sh1', term: 2, candidate: 'S1', lastIndex: 9, lastTerm: 2 })).body.reason, 'resyncing');
+  const up = await b.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S1', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2), w(3, 1, 3), { index: 4, term: 2, op: { op: 'noop' } }], leaderCommit: 4 });
+  assert.equal(up.status, 200, up.text);
+  s = await b.st();
+  assert.equal(s.resyncing, false);
+  assert.deepEqual(await b.ids(), [1, 2, 3]);
+  const c = await open(dir, false);
+  assert.equal((await c.st()).resyncing, false, 'the cleared floor is on disk');
 });

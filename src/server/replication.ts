@@ -22,6 +22,7 @@ import {
   installCopy,
   lastIndex,
   lastTerm,
+  observeTerm,
   primaryReady,
   recreatedLog,
   resyncing,
@@ -40,8 +41,32 @@ import type { Logger } from '../shared/log.js';
 import type { ShardStore } from './store.js';
 import type { BaseOp, EntryOp, LogEntry as WalEntry } from './wal-format.js';
 import { Peers } from './peers.js';
+import { encodeRecord } from './wal-format.js';
 
 type Op = EntryOp;
+
+/** Rows an entry carries (its weight in a replication call). */
+function rowsOf(op: Op): number {
+  if (op.op === 'write') return op.rows.length;
+  if (op.op === 'batch') return op.ops.reduce((a, o) => a + (o.op === 'write' ? o.rows.length : 1), 0);
+  return 1;
+}
+
+/**
+ * How many entries from index `from` on go in one replication call: at most `maxEntries`, and no more than
+ * `maxRows` rows once the first is in (a replica far behind on 5,000-row batches would otherwise get a body past
+ * its size limit and never catch up); always at least one.
+ */
+export function entriesBudget(state: Pick<LogState<Op>, 'snapIndex' | 'entries'>, from: number, maxEntries = 256, maxRows = 20_000): number {
+  let rows = 0;
+  let n = 0;
+  for (let k = Math.max(0, from - state.snapIndex - 1); k < state.entries.length && n < maxEntries; k++) {
+    rows += rowsOf(state.entries[k].op);
+    if (rows > maxRows && n > 0) break;
+    n++;
+  }
+  return Math.max(1, n);
+}
 
 const toWal = (e: LogEntry<Op>): WalEntry => ({ ...e.op, i: e.index, t: e.term }) as WalEntry;
 function fromWal(w: WalEntry): LogEntry<Op> {
@@ -90,6 +115,8 @@ interface IncomingCopy {
   indexTerm: number;
   next: number;
   rows: unknown[][];
+  /** the snapshot's row records, encoded as the chunks arrive */
+  records: Buffer[];
 }
 
 /** The replicated state of one shard on this server. */
@@ -110,10 +137,14 @@ export class ShardRepl {
   /** replicas whose last call failed (connection error, timeout): a write refuses early without a majority */
   private unreachable = new Set<string>();
   private backoff = new Map<string, number>();
+  /** replicas that reported a log violation: they get a forced full copy (REPLICATION.md, Faults) */
+  private resync = new Set<string>();
   private copies: CopyInFlight[] = [];
   private waiters = new Set<Waiter>();
   private readWaiters = new Set<{ index: number; done: () => void }>();
   private incoming: IncomingCopy | undefined;
+  /** a copy is being installed (its rows go into the table a chunk at a time): reads and calls wait it out */
+  installing = false;
   private hintTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -153,7 +184,8 @@ export class ShardRepl {
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
-    await this.store.syncShard(this.shard);
+    // a primary's fsync runs off the event loop so the appends it just queued leave meanwhile (in parallel)
+    await this.store.syncShard(this.shard, this.isPrimary ? false : undefined);
     if (upTo > this.durable || this.durable > lastIndex(this.state)) this.durable = Math.min(upTo, lastIndex(this.state));
     if (this.isPrimary) this.recommit();
     this.maybeCompact();
@@ -212,7 +244,7 @@ export class ShardRepl {
   /** A read with minIndex: answered only once those entries are applied (REPLICATION.md, "A read"). */
   async readableAt(minIndex: number): Promise<void> {
     if (this.violation) throw logViolation(this.shard, this.violation);
-    if (resyncing(this.state) || !(await this.waitApplied(minIndex, 100))) throw behind(this.shard, minIndex, this.applied);
+    if (this.installing || resyncing(this.state) || !(await this.waitApplied(minIndex, 100))) throw behind(this.shard, minIndex, this.applied);
   }
 
   // ---- replica side ------------------------------------------------------------------------------
@@ -220,6 +252,7 @@ export class ShardRepl {
   /** /repl/append: Raft's AppendEntries receiver, persisted before the answer. */
   async append(req: AppendRequest<Op>): Promise<{ status: number; body: Record<string, unknown> }> {
     if (this.violation) return { status: 500, body: this.violationBody() };
+    if (this.installing) return { status: 503, body: this.busyBody() };
     const wasPrimary = this.isPrimary;
     const r = handleAppend(this.state, req);
     if (r.violation) {
@@ -238,6 +271,26 @@ export class ShardRepl {
     return { status: 200, body: reply };
   }
 
+  /**
+   * A replica whose log contradicted a committed entry takes the primary's copy whatever its own commit position
+   * says (its log is the broken one; the primary's commit position covers every acknowledged entry): the rows
+   * at the copy's position, and an empty log after it.
+   */
+  private forcedCopy(b: { term: number; leader: string; index: number; indexTerm: number }): ReturnType<typeof installCopy<Op>> {
+    const o = observeTerm(this.state, b.term);
+    const state: LogState<Op> = { ...o.state, leader: b.leader, snapIndex: b.index, snapTerm: b.indexTerm, entries: [], commitIndex: b.index };
+    const { resyncTo: _, ...settled } = state;
+    const persist: Persist<Op> = { ...o.persist, snapshot: { index: b.index, term: b.indexTerm }, append: [] };
+    if (state.resyncTo && b.index >= state.resyncTo) persist.hard = { term: settled.currentTerm, votedFor: settled.votedFor };
+    const next = state.resyncTo && b.index >= state.resyncTo ? settled : state;
+    this.r.log?.warn('resynced by a forced copy after a log violation', { shard: this.shard, index: b.index, violation: this.violation });
+    return { state: next, persist, install: true, reply: { term: next.currentTerm, ok: true, matchIndex: b.index, lastIndex: b.index, commitIndex: b.index } };
+  }
+
+  private busyBody(): Record<string, unknown> {
+    return { message: `<Error> ${this.shard} on ${this.self} is installing a copy; retry in a moment`, code: 'NO_REPLICA', status: 'failure', store: this.r.storeId };
+  }
+
   private violationBody(reply?: AppendReply): Record<string, unknown> {
     const e = logViolation(this.shard, this.violation ?? 'violation');
     return { ...(reply ?? { term: this.state.currentTerm, ok: false, matchIndex: 0, lastIndex: lastIndex(this.state), commitIndex: this.state.commitIndex, reason: 'violation' }), message: e.message, code: e.code, status: 'failure', store: this.r.storeId };
@@ -249,30 +302,36 @@ export class ShardRepl {
   }
 
   /** /repl/copy: one chunk of a full copy; the last one installs it (installCopy) and answers like an append. */
-  async copyChunk(b: { term: number; leader: string; index: number; indexTerm: number; part: number; last: boolean; rows: unknown[][] }): Promise<{ status: number; body: Record<string, unknown> }> {
+  async copyChunk(b: { term: number; leader: string; index: number; indexTerm: number; part: number; last: boolean; rows: unknown[][]; force?: boolean }): Promise<{ status: number; body: Record<string, unknown> }> {
     if (b.term < this.state.currentTerm) return { status: 409, body: this.refusal(`copy of term ${b.term} is older than ${this.state.currentTerm}`) };
     const cur = this.incoming;
-    if (b.part === 0) this.incoming = { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm, next: 0, rows: [] };
+    if (this.installing) return { status: 503, body: this.busyBody() };
+    if (b.part === 0) this.incoming = { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm, next: 0, rows: [], records: [] };
     const inc = this.incoming;
     if (!inc || inc.term !== b.term || inc.leader !== b.leader || inc.index !== b.index || inc.next !== b.part) {
       this.incoming = cur === inc ? undefined : cur;
       return { status: 400, body: { message: `<Error> copy chunk ${b.part} of ${b.leader}'s copy at ${b.index} arrived out of order; send the copy again from part 0`, code: 'INVALID_FIELD', status: 'failure', store: this.r.storeId } };
     }
     for (const row of b.rows) inc.rows.push(row);
+    if (b.rows.length) inc.records.push(encodeRecord(JSON.stringify({ rows: b.rows })));
     inc.next++;
     if (!b.last) return { status: 200, body: { ok: true, part: b.part, store: this.r.storeId } };
     this.incoming = undefined;
     const wasPrimary = this.isPrimary;
-    const r = installCopy(this.state, { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm });
+    const r = b.force && this.violation ? this.forcedCopy(b) : installCopy(this.state, { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm });
     const log = this.store.logOf(this.shard);
     if (r.persist.hard) log?.saveHard(r.persist.hard);
     if (r.install) {
+      // the log first (so a crash leaves the old state or the new one), then the table a chunk at a time; reads
+      // of the shard and replication calls are refused meanwhile (the state changes only once it is all in)
       this.holdApply++;
+      this.installing = true;
       try {
-        log?.installSnapshot(this.store.configuredSchema!.columns, b.index, b.indexTerm, inc.rows, r.state.entries.map(toWal));
-        this.store.replaceRows(this.shard, inc.rows);
+        await log?.installSnapshotAsync(this.store.configuredSchema!.columns, b.index, b.indexTerm, { records: inc.records, count: inc.rows.length }, r.state.entries.map(toWal));
+        await this.store.replaceRowsAsync(this.shard, inc.rows);
       } finally {
         this.holdApply--;
+        this.installing = false;
       }
       this.applied = b.index;
       this.durable = lastIndex(r.state);
@@ -286,10 +345,16 @@ export class ShardRepl {
 
   /** /repl/vote: Raft's RequestVote receiver; the vote is on disk before the answer. */
   vote(req: VoteRequest): Record<string, unknown> {
+    // mid-install the state is about to be replaced: no answer that would have to be remembered
+    if (this.installing) return { term: this.state.currentTerm, granted: false, reason: 'resyncing', detail: 'installing a copy', store: this.r.storeId };
     const wasPrimary = this.isPrimary;
     const r = handleVote(this.state, req, this.self);
     if (this.violation && r.reply.granted) {
-      // a replica whose log contradicted a committed entry does not vote until it resynced
+      // a replica whose log contradicted a committed entry does not vote until it resynced (it still adopts the term)
+      const o = observeTerm(this.state, req.term);
+      this.writeLog(o.persist);
+      this.state = o.state;
+      if (wasPrimary && !this.isPrimary) this.stepDown(`a vote of term ${req.term}`);
       return { term: this.state.currentTerm, granted: false, reason: 'resyncing', detail: this.violation, store: this.r.storeId };
     }
     this.writeLog(r.persist);
@@ -300,6 +365,7 @@ export class ShardRepl {
 
   /** /repl/recreate: the shard starts over empty at `term`, resyncing until its commit position reaches `floor`. */
   recreate(term: number, floor: number): void {
+    if (this.installing) throw new ApiError('NO_REPLICA', `${this.shard} on ${this.self} is installing a copy; retry in a moment`, 503);
     const wasPrimary = this.isPrimary;
     const r = recreatedLog<Op>(Math.max(term, this.state.currentTerm), floor);
     const log = this.store.logOf(this.shard);
@@ -318,6 +384,7 @@ export class ShardRepl {
 
   /** /repl/promote: take office (the no-op of `term`), then wait until it is committed (primaryReady). */
   async promote(b: { term: number; replicas: string[]; voters: string[]; addresses: Record<string, string>; reported: Record<string, { lastIndex?: number; store?: string }> }, timeoutMs: number): Promise<{ status: number; body: Record<string, unknown> }> {
+    if (this.installing) return { status: 503, body: this.busyBody() };
     const r = becomePrimary<Op>(this.state, this.self, b.term, { op: 'noop' });
     if ('error' in r) return { status: 409, body: this.refusal(r.error) };
     this.writeLog(r.persist);
@@ -361,6 +428,7 @@ export class ShardRepl {
     }
     this.progress = next;
     if (fresh) {
+      this.resync.clear();
       this.unreachable.clear();
       this.backoff.clear();
       this.copies = [];
@@ -501,7 +569,12 @@ export class ShardRepl {
     const url = this.addresses[name];
     if (!p || !url || !this.isPrimary) return;
     if ((this.backoff.get(name) ?? 0) > Date.now()) return;
-    const call = nextCall(this.state, this.self, p, { maxEntries: 256, heartbeat });
+    if (this.resync.has(name)) {
+      // a forced copy needs the table to be exactly the commit position (no applies held back)
+      if (!p.inFlight && p.copying === undefined && this.applied === this.state.commitIndex && this.holdApply === 0) void this.sendCopy(name, url, true);
+      return;
+    }
+    const call = nextCall(this.state, this.self, p, { maxEntries: this.budget(p.next), heartbeat });
     if (call.kind === 'idle') return;
     if (call.kind === 'copy') {
       void this.sendCopy(name, url);
@@ -515,6 +588,10 @@ export class ShardRepl {
     );
   }
 
+  private budget(from: number): number {
+    return entriesBudget(this.state, from);
+  }
+
   private onAnswer(name: string, term: number, status: number, body: Record<string, unknown> | undefined, prevIndex: number, copy: boolean): void {
     if (this.state.currentTerm !== term || !this.isPrimary || !this.progress[name]) return;
     if (!body || typeof body.term !== 'number' || (status !== 200 && status !== 409 && status !== 500 && status !== 400)) return this.onFailed(name, term, `answered ${status}`);
@@ -522,14 +599,20 @@ export class ShardRepl {
     const reply: AppendReply = status === 409 ? { term: body.term, ok: false, matchIndex: 0, lastIndex: 0, commitIndex: 0, reason: 'stale-term', store: body.store as string | undefined } : (body as unknown as AppendReply);
     const view = this.durableView();
     const out: AnswerOutcome<Op> = copy ? onCopyAnswer(view, this.self, this.voters, this.progress, name, reply) : onAppendAnswer(view, this.self, this.voters, this.progress, name, reply, prevIndex);
-    this.progress[name] = out.progress;
+    // an answer the rules ignore (another term: a shard this server cannot replicate to) still ends the call
+    this.progress[name] = { ...out.progress, inFlight: false };
+    if (!out.deposed && reply.term !== this.state.currentTerm) this.backoff.set(name, Date.now() + 1000);
     if (out.deposed) {
       this.writeLog(out.persist);
       this.state = { ...this.state, currentTerm: out.state.currentTerm, votedFor: out.state.votedFor, leader: out.state.leader };
       this.stepDown(`${name} answered with term ${reply.term}`);
       return;
     }
-    if (!reply.ok && reply.reason !== 'prev-mismatch') this.backoff.set(name, Date.now() + 100);
+    if (!reply.ok && reply.reason !== 'prev-mismatch' && reply.term === this.state.currentTerm) this.backoff.set(name, Date.now() + 100);
+    if (status === 500 && reply.reason === 'violation' && !this.resync.has(name)) {
+      this.r.log?.warn('replica reports a log violation: sending it a full copy', { shard: this.shard, replica: name, detail: reply.detail });
+      this.resync.add(name);
+    }
     if (out.state.commitIndex > this.state.commitIndex) this.committed(out.state.commitIndex);
     this.pump(name);
   }
@@ -544,7 +627,7 @@ export class ShardRepl {
   }
 
   /** A full copy of the visible rows at the applied position, in chunks (REPLICATION.md, "Catch-up"). */
-  private async sendCopy(name: string, url: string): Promise<void> {
+  private async sendCopy(name: string, url: string, force = false): Promise<void> {
     const position = this.applied;
     const indexTerm = termAt(this.state, position);
     const term = this.state.currentTerm;
@@ -564,9 +647,10 @@ export class ShardRepl {
     try {
       for (let part = 0, k = 0; ; part++, k += CHUNK) {
         const last = k + CHUNK >= rows.length;
-        const a = await this.r.peers.post(url, '/repl/copy', { shard: this.shard, term, leader: this.self, index: position, indexTerm, part, last, rows: rows.slice(k, k + CHUNK) }, 10_000);
+        const a = await this.r.peers.post(url, '/repl/copy', { shard: this.shard, term, leader: this.self, index: position, indexTerm, part, last, rows: rows.slice(k, k + CHUNK), ...(force ? { force } : {}) }, 10_000);
         if (last || a.status !== 200) {
           this.copies = this.copies.filter((c) => c.replica !== name);
+          if (a.status === 200 && force) this.resync.delete(name);
           if (a.status === 200 || a.status === 409) this.onAnswer(name, term, a.status, a.body, position, true);
           else this.onFailed(name, term, `copy answered ${a.status}`);
           return;
@@ -717,6 +801,8 @@ export class Replication {
     if (this.store.count(shard) > 0) throw notPrimary(shard, `${shard} holds rows written without primaries; POST /repl/recreate first`, 0, null);
     const log = this.store.logOf(shard);
     if (log && log.lastIndex > 0) log.installSnapshot(this.store.configuredSchema!.columns, 0, 0, [], []);
+    // the mode is durable from the first call on: a restart must not take term-less writes into this log
+    log?.saveHard({ term: 0, votedFor: null });
     const s = new ShardRepl(shard, this, emptyLog<Op>(), 0);
     this.shards.set(shard, s);
     return s;
@@ -724,7 +810,11 @@ export class Replication {
 
   /** /repl/recreate on a shard in any mode. */
   recreate(shard: string, term: number, floor: number): ShardRepl {
-    const s = this.get(shard) ?? (this.store.has(shard) && this.store.count(shard) > 0 ? undefined : this.enter(shard));
+    if (this.store.replaying) throw new ApiError('NO_REPLICA', `Server ${this.self} is replaying its log; retry in a moment`, 503);
+    if (!this.store.has(shard)) return this.enter(shard); // throws: not configured, or not on this server
+    // a shard whose log is damaged mid-log, or that holds rows written without primaries, starts over here too
+    const legacyRows = this.store.logOf(shard)?.corrupt !== undefined || this.store.count(shard) > 0;
+    const s = this.get(shard) ?? (legacyRows ? undefined : this.enter(shard));
     if (s) {
       s.recreate(term, floor);
       return s;

@@ -182,12 +182,15 @@ export class ShardStore {
     return this.snapshotBytes;
   }
 
-  /** Makes one shard's appends durable (a replication call's single fsync). */
-  async syncShard(shard: string): Promise<void> {
+  /**
+   * Makes one shard's appends durable (a replication call's single fsync). `inline`: a blocking fdatasync (a lone
+   * request); a primary passes false so its appends leave for the replicas while its own fsync runs.
+   */
+  async syncShard(shard: string, inline = this.writers <= 1): Promise<void> {
     const log = this.logs.get(shard);
     if (!log) return;
     try {
-      await log.sync(this.writers <= 1);
+      await log.sync(inline);
     } catch (e) {
       this.opts.onFatal?.(e as Error);
       throw e;
@@ -253,6 +256,48 @@ export class ShardStore {
       throw e;
     }
     t.count = rows.length;
+  }
+
+  /**
+   * Replaces every row of the shard, yielding every SLICE_MS (a large copy must not hold heartbeats up). Not
+   * atomic for readers: the caller refuses reads of the shard until it resolves.
+   */
+  async replaceRowsAsync(shard: string, rows: readonly unknown[][]): Promise<void> {
+    const t = this.table(shard, true);
+    const key = this.schema!.columns[0];
+    // time-sliced (SLICE_MS), one transaction per slice: the old rows go 2,000 at a time, then the new ones
+    let slice = Date.now();
+    const pause = async () => {
+      if (Date.now() - slice < SLICE_MS) return false;
+      await yieldNow();
+      slice = Date.now();
+      return true;
+    };
+    for (;;) {
+      this.db.exec(`DELETE FROM m."${shard}" WHERE "${key}" IN (SELECT "${key}" FROM m."${shard}" LIMIT 2000)`);
+      if (this.db.getRowsModified() === 0) break;
+      await pause();
+      if (!this.tables.has(shard)) return;
+    }
+    t.count = 0;
+    let k = 0;
+    while (k < rows.length) {
+      this.db.exec('BEGIN');
+      try {
+        do {
+          const end = Math.min(rows.length, k + 256);
+          for (; k < end; k++) t.upsert.run(rows[k] as SqlValue[]);
+        } while (k < rows.length && Date.now() - slice < SLICE_MS);
+        this.db.exec('COMMIT');
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+      t.count = k;
+      await pause();
+      if (!this.tables.has(shard)) return;
+    }
+    t.count = Number(this.db.exec(`SELECT COUNT(*) FROM m."${shard}"`)[0].values[0][0]);
   }
 
   /** The shard's row as column values, or undefined. */
