@@ -26,8 +26,9 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
   const mine = (await c.client.state(e.name, 1000)).shards[sh.id];
   if (!mine) await c.client.config(e.name, c.topo.schema!, e.shards);
   check();
-  // new to the shard, a lost volume, a log damaged mid-way or one that contradicted the primary: start it over
-  const broken = !!mine && (!!mine.corrupt || !!mine.violation);
+  // new to the shard, a lost volume, or a log damaged mid-way: start it over (a replica in violation of the
+  // primary's log is resynced by the primary itself, with a forced copy)
+  const broken = !!mine?.corrupt;
   const recreate = sh.joining.has(e.name) || broken || (e.storeId !== undefined && storeId !== undefined && storeId !== e.storeId);
   await sh.run(async () => {
     check();
@@ -40,8 +41,6 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
     if (!recreate) return;
     const floor = sh.joining.has(e.name) ? 0 : ((await c.client.state(primary, 1000)).shards[sh.id]?.commit_index ?? sh.lead.acked);
     check();
-    // a damaged log refuses everything but a reset (server store.ts); the reset empties it, recreate then starts it
-    if (mine?.corrupt) await c.client.reset(e.name, c.topo.schema!, [sh.id]);
     await c.client.recreate(e.name, { shard: sh.id, term, floor }, 2000);
     c.events.add({ kind: 'recreated', server: e.name, shard: sh.id, detail: `${e.name} starts ${sh.id} empty at term ${term}, voting again once it committed up to ${floor}` });
   });
@@ -60,6 +59,9 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
   await sh.run(async () => {
     check();
     sh.addReady(e.name);
+    // a shard left without a primary (its replicas were all away) elects as soon as one is back, not at the next
+    // tick, so a write right after the return finds one
+    if (!sh.lead.primary) await pm.electLocked(sh, `${e.name} is back`);
   });
 }
 
