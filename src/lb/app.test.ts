@@ -264,3 +264,24 @@ test('/rm of a primary elects another first (writes go on); random /rm picks avo
   assert.deepEqual((await call('GET', '/read/Server9')).body.sh1.map((r: { Stud_id: number }) => r.Stud_id), [1, 2, 3]);
   assert.ok(cluster.events.list().some((e) => e.kind === 'recreated' && e.server === 'Server9' && /up to 0/.test(e.detail ?? '')));
 });
+
+test('an insert answered 503 indeterminate that commits later can be read, updated and deleted (not refused as unknown)', async (t) => {
+  // heartbeats too slow to fence anyone: only the primary's own commit deadline answers the write
+  const { call, close, runtime } = await setup({ hb: 60_000 });
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  const p = (await call('GET', '/primaries')).body.primaries.sh1;
+  const others = ['Server0', 'Server3', 'Server5'].filter((s) => s !== p);
+  for (const s of others) runtime.pause(s);
+  const w = await call('POST', '/write', { data: [row(42)] });
+  assert.equal(w.status, 503, JSON.stringify(w.body));
+  assert.equal(w.body.outcome, 'indeterminate');
+  for (const s of others) runtime.resume(s);
+  // the primary's log still holds it: it commits once the replicas answer again; the client reads before retrying
+  assert.ok(await until(async () => (await allRows(call)).some((r) => r.Stud_id === 42), 5000), 'the indeterminate insert committed');
+  const u = await call('PUT', '/update', { Stud_id: 42, data: row(42, 'after') });
+  assert.equal(u.status, 200, JSON.stringify(u.body));
+  assert.deepEqual(await allRows(call), [row(42, 'after')]);
+  assert.equal((await call('DELETE', '/del', { Stud_id: 42 })).status, 200);
+  assert.deepEqual(await allRows(call), []);
+});

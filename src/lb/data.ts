@@ -141,9 +141,13 @@ export class DataPath {
   update(key: number, row: Row): Promise<void> {
     const sh = this.shardFor(key);
     return sh.run(async () => {
-      // under primaries an unknown index (after an LB restart) leaves the check to the primary
-      if (!sh.known.has(key) && (sh.indexed || !this.primary)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
-      if (this.primary) return this.primary.change(sh, 'update', key, row);
+      if (!this.mayExist(sh, key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
+      if (this.primary) {
+        await this.primary.change(sh, 'update', key, row);
+        sh.known.add(key); // it existed after all (an indeterminate insert that committed)
+        sh.maybe.delete(key);
+        return;
+      }
       await this.repl.replicate(
         sh,
         (s) => this.c.client.update(s, sh.id, sh.keyCol, key, row),
@@ -156,7 +160,7 @@ export class DataPath {
   del(key: number): Promise<void> {
     const sh = this.shardFor(key);
     return sh.run(async () => {
-      if (!sh.known.has(key) && (sh.indexed || !this.primary)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
+      if (!this.mayExist(sh, key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
       if (this.primary) await this.primary.change(sh, 'del', key);
       else await this.repl.replicate(
         sh,
@@ -164,8 +168,17 @@ export class DataPath {
         (s, r) => (r.old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [r.old]) : Promise.resolve()),
       );
       sh.known.delete(key);
+      sh.maybe.delete(key);
       sh.validIdx--;
     });
+  }
+
+  /**
+   * Whether `key` may be stored: it is in the key index, or (under primaries) its insert was indeterminate or the
+   * index is not known (after an LB restart): then the primary decides (404 from it when it is not there).
+   */
+  private mayExist(sh: Shard, key: number): boolean {
+    return sh.known.has(key) || (!!this.primary && (sh.maybe.has(key) || !sh.indexed));
   }
 
   private shardFor(key: number): Shard {

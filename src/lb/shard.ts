@@ -67,6 +67,11 @@ export class Shard {
   /** keys stored (acknowledged) and keys of writes in flight: duplicates are caught before anything is written */
   readonly known = new Set<number>();
   readonly pending = new Set<number>();
+  /**
+   * keys of inserts answered INDETERMINATE (logged by the primary, not known committed): they may exist, so an
+   * update or delete of one goes to the primary, which knows, instead of being refused here as not found
+   */
+  readonly maybe = new Set<number>();
   validIdx = 0;
   /**
    * the key index holds every stored key (a new shard, or one rebuilt from a serving replica after an LB restart);
@@ -216,11 +221,14 @@ export class Shard {
     } catch (e) {
       err = e;
     }
+    const maybe = err instanceof ApiError && err.code === 'INDETERMINATE';
     for (const op of batch) {
       if (err === undefined && !op.commit) continue;
       for (const k of op.keys) {
         this.pending.delete(k);
         if (err === undefined) this.known.add(k);
+        if (err === undefined) this.maybe.delete(k);
+        else if (maybe) this.maybe.add(k);
       }
     }
     if (err === undefined) {
