@@ -44,7 +44,8 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
     await c.client.recreate(e.name, { shard: sh.id, term, floor }, 2000);
     c.events.add({ kind: 'recreated', server: e.name, shard: sh.id, detail: `${e.name} starts ${sh.id} empty at term ${term}, voting again once it committed up to ${floor}` });
   });
-  const deadline = c.now() + CATCH_UP_MS;
+  const t0 = c.now();
+  const deadline = t0 + CATCH_UP_MS;
   let last = 'no answer';
   for (;;) {
     check();
@@ -52,7 +53,11 @@ export async function rejoinShard(c: LbContext, pm: Primaries, sh: Shard, e: Ser
     const s = st?.shards[sh.id];
     if (s) last = `committed ${s.commit_index} of ${sh.lead.acked}${s.replaying ? ', replaying' : ''}${s.resyncing ? ', resyncing' : ''}`;
     // caught up: it committed what the primary had when we asked (membership.ts isCaughtUp)
-    if (s && !s.replaying && !s.corrupt && isCaughtUp(s.commit_index, sh.lead.acked)) break;
+    if (s && !s.replaying && !s.corrupt && isCaughtUp(s.commit_index, sh.lead.acked)) {
+      const ms = c.now() - t0;
+      c.events.add({ kind: 'caught-up', server: e.name, shard: sh.id, rows: s.rows, ms, detail: `${e.name} caught up ${sh.id} to entry ${s.commit_index} (${s.rows} rows) in ${ms} ms` });
+      break;
+    }
     if (c.now() > deadline) throw new ApiError('NO_REPLICA', `${e.name} has not caught up with ${sh.id} in ${CATCH_UP_MS} ms (${last}); retrying`);
     await sleep(100);
   }
