@@ -164,3 +164,50 @@ test('primaries of /init are spread: no server leads two shards while another le
   assert.deepEqual(leaders, ['Server0', 'Server1', 'Server2']);
   assert.deepEqual(w.pm.view().terms, { sh1: 1, sh2: 1, sh3: 1 });
 });
+
+test('LB restart: the recorded primary still leading the recorded term is adopted (no votes); any other answer elects above it', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  await w.sh().write([row(1)], [1]);
+  const { primaries, terms } = w.pm.view();
+  // a new LB: what it loaded from the metadata, nothing else
+  const again = await world();
+  for (const [k, v] of w.fake.logs) again.fake.logs.set(k, v);
+  again.sh().lead.primary = primaries.sh1;
+  again.sh().lead.term = terms.sh1;
+  assert.equal(await again.sh().run(() => again.pm.resumeLocked(again.sh())), true);
+  assert.deepEqual(again.pm.view(), { primaries, terms });
+  assert.equal(again.sh().lead.acked, 2, 'acked = the primary commit position (its no-op, then the write)');
+  assert.ok(!again.fake.calls.some((x) => x.startsWith('vote')), again.fake.calls.join('\n'));
+  assert.ok(again.c.events.list().some((e) => e.kind === 'primary-adopted'));
+  // recorded term behind what the primary leads (another LB elected meanwhile): elect, above every term seen
+  const third = await world();
+  for (const [k, v] of w.fake.logs) third.fake.logs.set(k, v);
+  third.sh().lead.primary = primaries.sh1;
+  third.sh().lead.term = terms.sh1 - 1 || 0;
+  assert.equal(await third.sh().run(() => third.pm.resumeLocked(third.sh())), true);
+  assert.ok(third.pm.view().terms.sh1 > terms.sh1);
+  assert.ok(third.fake.calls.some((x) => x.startsWith('vote')));
+});
+
+test('a voter answering with another store than recorded (its volume is gone) neither stands nor counts toward the majority', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  await w.sh().write([row(1)], [1]);
+  w.sh().known.add(1);
+  for (const e of w.c.servers.list()) e.storeId = `store-${e.name}`;
+  const p = w.pm.view().primaries.sh1;
+  const [a, b] = ['Server0', 'Server1', 'Server2'].filter((s) => s !== p);
+  // the primary dies; `a` comes back empty on a new volume: an empty log would win nothing, but its vote would let
+  // a stale candidate through; it must not count
+  w.fake.down.add(p);
+  w.fake.stores.set(a, 'store-new');
+  w.fake.set(a, 'sh1', (await import('../core/replog.js')).emptyLog());
+  w.pm.lost(w.sh(), p, 'test');
+  w.fake.paused.add(b);
+  assert.equal(await w.sh().run(() => w.pm.electLocked(w.sh(), 'test')), false);
+  assert.match(w.sh().lead.reason!, /0 of its 3 replicas answered/);
+  w.fake.paused.delete(b);
+  assert.equal(await w.sh().run(() => w.pm.electLocked(w.sh(), 'test')), false, `${b} and ${a} (lost) are not a majority`);
+  assert.match(w.sh().lead.reason!, new RegExp(`1 of its 3 replicas answered \\(${b}\\)`));
+});
