@@ -21,6 +21,8 @@ export class FakeReplServers implements ShardClient {
   /** per server and shard as primary: the voters it counts over */
   private readonly voters = new Map<string, string[]>();
   stores = new Map<string, string>();
+  /** this many promotes answer 503 INDETERMINATE (in office, no-op not committed yet) before they succeed */
+  slowPromotes = 0;
   /** runs before each vote is answered (a test checks what the LB saved by then) */
   onVote: (server: string, body: VoteBody) => void = () => undefined;
 
@@ -101,7 +103,11 @@ export class FakeReplServers implements ShardClient {
     this.set(server, b.shard, r.state);
     this.voters.set(`${server}/${b.shard}`, b.voters);
     const index = lastIndex(r.state);
-    if (!this.replicate(server, b.shard)) throw new UpstreamError(server, 'HTTP 503: no majority for the no-op', 'NO_PRIMARY');
+    if (this.slowPromotes > 0) {
+      this.slowPromotes--;
+      throw new UpstreamError(server, 'HTTP 503: the no-op is not committed yet', 'INDETERMINATE');
+    }
+    if (!this.replicate(server, b.shard)) throw new UpstreamError(server, 'HTTP 503: no majority for the no-op', 'INDETERMINATE');
     return { term: b.term, commitIndex: this.log(server, b.shard).commitIndex, index };
   }
 

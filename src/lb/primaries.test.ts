@@ -211,3 +211,20 @@ test('a voter answering with another store than recorded (its volume is gone) ne
   assert.equal(await w.sh().run(() => w.pm.electLocked(w.sh(), 'test')), false, `${b} and ${a} (lost) are not a majority`);
   assert.match(w.sh().lead.reason!, new RegExp(`1 of its 3 replicas answered \\(${b}\\)`));
 });
+
+test('a promote answered 503 INDETERMINATE (in office, no-op not committed yet) is asked again at the same term', async () => {
+  const w = await world();
+  w.fake.slowPromotes = 1;
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  const promotes = w.fake.calls.filter((x) => x.startsWith('promote'));
+  assert.equal(promotes.length, 2);
+  assert.equal(promotes[0], promotes[1], 'the same server and term');
+  assert.equal(w.pm.view().terms.sh1, 1);
+  // twice slow: the election gives up with the reason; the next one goes a term higher
+  const v = await world();
+  v.fake.slowPromotes = 2;
+  assert.equal(await v.pm.elect(v.sh(), 'test'), false);
+  assert.match(v.sh().lead.reason!, /won term 1 but did not take office: .*not committed yet/);
+  assert.equal(await v.pm.elect(v.sh(), 'test'), true);
+  assert.equal(v.pm.view().terms.sh1, 2);
+});

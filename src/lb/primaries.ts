@@ -15,10 +15,10 @@ import { ApiError, fail } from '../core/errors.js';
 import { placePrimaries, planElection, resumeShard, type ReplicaReport } from '../core/election.js';
 import { tallyVotes } from '../core/replog.js';
 import { persist, sleep, type LbContext } from './context.js';
-import type { StateReport } from './shard-client.js';
+import { UpstreamError, type StateReport } from './shard-client.js';
 import type { Lead, Shard } from './shard.js';
 
-/** Deadlines of the election calls (ms). */
+/** Deadlines of the election calls (ms); a promote answered 503 INDETERMINATE (~3 s) is asked once more. */
 export const ELECTION_TIMEOUTS = { state: 500, vote: 500, promote: 3500 };
 
 export interface ElectOptions {
@@ -215,7 +215,12 @@ export class Primaries {
       }
       const reported: Record<string, { lastIndex: number; store?: string }> = {};
       for (const r of reports) reported[r.server] = { lastIndex: r.lastIndex, store: stores[r.server] };
-      const res = await c.client.promote(plan.candidate, { shard: sh.id, term: plan.term, replicas: [...sh.replicas], voters, addresses, reported }, ELECTION_TIMEOUTS.promote);
+      const body = { shard: sh.id, term: plan.term, replicas: [...sh.replicas], voters, addresses, reported };
+      // 503 INDETERMINATE: it holds office but its no-op is not committed yet (a replica slow to answer); asking
+      // again at the same term waits on, where a new election would start over one term higher
+      const res = await c.client
+        .promote(plan.candidate, body, ELECTION_TIMEOUTS.promote)
+        .catch((e: unknown) => (e instanceof UpstreamError && e.code === 'INDETERMINATE' && !sh.closed ? c.client.promote(plan.candidate, body, ELECTION_TIMEOUTS.promote) : Promise.reject(e)));
       if (sh.closed || sh.lead.primary !== plan.candidate || sh.lead.term !== plan.term) return false;
       // its no-op of this term is committed, so its commit position covers every earlier acknowledgement
       sh.lead.acked = Math.max(sh.lead.acked, res.commitIndex);
