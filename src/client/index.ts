@@ -29,6 +29,8 @@ export type EventsResult = z.output<typeof api.Events>;
 export type ClusterEvent = z.output<typeof api.ClusterEvent>;
 export type Incident = z.output<typeof api.Incident>;
 export type VerifyReport = z.output<typeof api.VerifyReport>;
+export type PrimariesResult = z.output<typeof api.PrimariesOk>;
+export type PrimaryElectResult = z.output<typeof api.PrimaryElectOk>;
 export type KeyExplanation = z.output<typeof api.KeyExplanation>;
 export type RangeExplanation = z.output<typeof api.RangeExplanation>;
 export type FailureBody = z.output<typeof api.Failure>;
@@ -132,6 +134,16 @@ export class ShardctlClient {
 
   status(): Promise<Topology> {
     return this.request('GET', '/status');
+  }
+
+  /** GET /primaries: each shard's primary and the term it leads. */
+  primaries(): Promise<PrimariesResult> {
+    return this.request('GET', '/primaries');
+  }
+
+  /** POST /primary_elect: elect the primary of these shards now; per shard the new primary, or why there is none. */
+  primaryElect(shards: string[], opts: CallOptions = {}): Promise<PrimaryElectResult> {
+    return this.request('POST', '/primary_elect', { shards }, { timeoutMs: opts.timeoutMs ?? 30_000 });
   }
 
   /** POST /add; with { dryRun: true } the plan only. */

@@ -54,6 +54,22 @@ export const Topology = z.object({
   schema: TableSchema.nullable(),
   shards: z.array(ShardDefOut),
   servers: Placement,
+  primaries: z.record(z.string(), z.string()).describe('shard -> its primary now (a shard without one is absent)'),
+});
+
+export const PrimaryElectBody = z.object({ shards: z.array(z.string()).min(1) });
+
+/** GET /primaries: each shard's primary and the term it leads (core/REPLICATION.md). */
+export const PrimariesOk = z.object({
+  primaries: z.record(z.string(), z.string()).describe('shard -> its primary (a shard without one is absent)'),
+  terms: z.record(z.string(), z.number().int()).describe('shard -> its newest election term'),
+  status: z.literal('success'),
+});
+
+/** POST /primary_elect: per shard the outcome of the election run now. */
+export const PrimaryElectOk = z.object({
+  elected: z.record(z.string(), z.object({ primary: z.string().optional(), term: z.number().int(), reason: z.string().optional().describe('why no primary was elected') })),
+  status: z.literal('success'),
 });
 
 const ReplicaChange = z.object({
@@ -96,7 +112,17 @@ export const ClusterDetails = z.object({
   configured: z.boolean(),
   servers: z.array(z.object({ name: z.string(), status: ServerState, url: z.string().optional(), shards: z.array(z.string()), stale: z.boolean(), lastSeen: z.number() })),
   shards: z.array(
-    ShardDefOut.extend({ replicas: z.array(z.string()), serving: z.array(z.string()), rows: z.number().int(), valid_idx: z.number().int(), orphaned: z.boolean() }),
+    ShardDefOut.extend({
+      replicas: z.array(z.string()),
+      serving: z.array(z.string()),
+      rows: z.number().int(),
+      valid_idx: z.number().int(),
+      orphaned: z.boolean(),
+      primary: z.string().nullable().describe('its primary now (null: none)'),
+      term: z.number().int().describe('its newest election term'),
+      acked: z.number().int().describe('the highest log index the LB had acknowledged: reads ask replicas for at least this'),
+      noPrimary: z.string().optional().describe('why it has no primary'),
+    }),
   ),
   incidents: z.array(z.record(z.string(), z.unknown())),
   stats: z.record(z.string(), z.number()),
@@ -210,6 +236,16 @@ export const ROUTES: RouteDef[] = [
   },
   { method: 'get', path: '/status', operationId: 'status', tag: 'membership', summary: 'The cluster as it is now', response: Topology, errors: [] },
   {
+    method: 'get', path: '/primaries', operationId: 'primaries', tag: 'membership',
+    summary: "Each shard's primary and the term it leads (the shard manager's record)", response: PrimariesOk, errors: [],
+  },
+  {
+    method: 'post', path: '/primary_elect', operationId: 'primaryElect', tag: 'membership',
+    summary: 'Elect the primary of the listed shards now (the most up-to-date replica of a majority wins)',
+    description: 'Answers 200 with each shard\'s outcome; a shard that could not elect names why (its writes get 503 NO_PRIMARY until a later attempt succeeds).',
+    body: PrimaryElectBody, response: PrimaryElectOk, errors: [...BODY_ERRORS, 'NOT_CONFIGURED', 'UNKNOWN_SHARD', 'CROSS_SITE_REQUEST'],
+  },
+  {
     method: 'post', path: '/add', operationId: 'add', tag: 'membership',
     summary: 'Add servers (and new shards); Server[5] is a template for a random id; with dry_run, the plan only',
     body: AddBody, response: z.union([AddOk, ChangePlan]),
@@ -231,16 +267,17 @@ export const ROUTES: RouteDef[] = [
   },
   {
     method: 'post', path: '/write', operationId: 'write', tag: 'data',
-    summary: 'Insert rows on every replica of their shards (all or nothing)',
-    body: WriteBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_OUT_OF_RANGE', 'DUPLICATE_KEY', 'NO_MAJORITY', 'NO_REPLICA'],
+    summary: "Insert rows: each shard's part through its primary, committed on a majority of its replicas",
+    description: 'A 200: every part committed. A 503 says per shard which parts committed: `outcome` "refused" (nothing logged) or "indeterminate" (may still commit: read before retrying).',
+    body: WriteBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_OUT_OF_RANGE', 'DUPLICATE_KEY', 'NO_MAJORITY', 'NO_PRIMARY', 'INDETERMINATE', 'NO_REPLICA'],
   },
   {
-    method: 'put', path: '/update', operationId: 'update', tag: 'data', summary: 'Replace one row on every replica',
-    body: UpdateBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_NOT_FOUND', 'NO_MAJORITY', 'NO_REPLICA'],
+    method: 'put', path: '/update', operationId: 'update', tag: 'data', summary: "Replace one row (through its shard's primary)",
+    body: UpdateBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_NOT_FOUND', 'NO_MAJORITY', 'NO_PRIMARY', 'INDETERMINATE', 'NO_REPLICA'],
   },
   {
-    method: 'delete', path: '/del', operationId: 'del', tag: 'data', summary: 'Delete one row from every replica',
-    body: DelBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_NOT_FOUND', 'NO_MAJORITY', 'NO_REPLICA'],
+    method: 'delete', path: '/del', operationId: 'del', tag: 'data', summary: "Delete one row (through its shard's primary)",
+    body: DelBody, response: MessageOk, errors: [...DATA_ERRORS, 'KEY_NOT_FOUND', 'NO_MAJORITY', 'NO_PRIMARY', 'INDETERMINATE', 'NO_REPLICA'],
   },
   {
     method: 'get', path: '/read/:server', operationId: 'readServer', tag: 'data', summary: 'Everything one server holds, per shard',

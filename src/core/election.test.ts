@@ -6,7 +6,7 @@ const rep = (server: string, lastTerm: number, lastIndex: number, term = lastTer
 const V3 = ['A', 'B', 'C'];
 
 test('election: the most up-to-date log by (last term, last index), never the longest log of an older term', () => {
-  const rows: { name: string; voters?: string[]; reports: ReplicaReport[]; want: string; term: number; knownTerm?: number; exclude?: string[]; primaries?: Record<string, string> }[] = [
+  const rows: { name: string; voters?: string[]; reports: ReplicaReport[]; want: string; term: number; knownTerm?: number; exclude?: string[]; primaries?: Record<string, string>; prefer?: string }[] = [
     { name: 'the longest log is of an older term: it loses', reports: [rep('A', 1, 50), rep('B', 2, 7, 2), rep('C', 1, 3)], want: 'B', term: 3 },
     { name: 'same last term: the longer log wins', reports: [rep('A', 2, 7), rep('B', 2, 9), rep('C', 1, 30)], want: 'B', term: 3 },
     { name: 'a majority answered, the best of them wins', reports: [rep('A', 3, 4), rep('C', 3, 6)], want: 'C', term: 4 },
@@ -16,11 +16,13 @@ test('election: the most up-to-date log by (last term, last index), never the lo
     { name: 'a tie with equal load goes to the first in the shard order', reports: [rep('C', 2, 5), rep('B', 2, 5)], want: 'B', term: 3 },
     { name: "the shard's own old primary is not load", reports: [rep('A', 2, 5), rep('B', 2, 5)], want: 'A', term: 3, primaries: { sh1: 'A' } },
     { name: 'an excluded server (being removed) votes but does not stand', reports: [rep('A', 2, 9), rep('B', 2, 5), rep('C', 1, 9)], want: 'B', term: 3, exclude: ['A'] },
+    { name: 'a tie goes to the preferred server (placePrimaries at /init) before load', reports: [rep('A', 0, 0), rep('B', 0, 0), rep('C', 0, 0)], want: 'B', term: 1, primaries: { sh2: 'B' }, prefer: 'B' },
+    { name: 'the preferred server does not win with an older log', reports: [rep('A', 1, 3), rep('B', 1, 2), rep('C', 1, 2)], want: 'A', term: 2, prefer: 'B' },
     { name: 'reports of non-voters (not caught up) are ignored', reports: [rep('A', 1, 2), rep('B', 1, 2), rep('D', 9, 99, 9)], want: 'A', term: 2 },
     { name: 'a replaying replica neither stands nor counts', voters: ['A', 'B', 'C', 'D', 'E'], reports: [rep('A', 1, 2), rep('B', 1, 1), rep('C', 1, 1), rep('E', 5, 50, 5, false)], want: 'A', term: 6 },
   ];
   for (const r of rows) {
-    const plan = planElection({ shard: 'sh1', voters: r.voters ?? V3, reports: r.reports, knownTerm: r.knownTerm, exclude: r.exclude, primaries: r.primaries });
+    const plan = planElection({ shard: 'sh1', voters: r.voters ?? V3, reports: r.reports, knownTerm: r.knownTerm, exclude: r.exclude, primaries: r.primaries, prefer: r.prefer });
     assert.ok(plan.ok, `${r.name}: ${!plan.ok && plan.reason}`);
     assert.equal(plan.candidate, r.want, r.name);
     assert.equal(plan.term, r.term, r.name);

@@ -37,6 +37,8 @@ export interface ElectionInput {
   exclude?: readonly string[];
   /** current primaries of all shards (shard -> server): ties go to the server leading the fewest */
   primaries?: Readonly<Record<string, string>>;
+  /** among equally up-to-date replicas, this one first (the placePrimaries choice at /init) */
+  prefer?: string;
 }
 
 export type ElectionPlan =
@@ -83,7 +85,8 @@ export function planElection(input: ElectionInput): ElectionPlan {
   const best = [...standing].sort((a, b) => {
     const ra = seen.get(a)!;
     const rb = seen.get(b)!;
-    return compareLogs(rb, ra) || (load.get(a) ?? 0) - (load.get(b) ?? 0) || voters.indexOf(a) - voters.indexOf(b);
+    const pref = Number(b === input.prefer) - Number(a === input.prefer);
+    return compareLogs(rb, ra) || pref || (load.get(a) ?? 0) - (load.get(b) ?? 0) || voters.indexOf(a) - voters.indexOf(b);
   })[0];
   const r = seen.get(best)!;
   return { ok: true, candidate: best, term, lastTerm: r.lastTerm, lastIndex: r.lastIndex, ask: [best, ...answered.filter((v) => v !== best)] };

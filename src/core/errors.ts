@@ -25,6 +25,11 @@ export const ERROR_CODES = {
   NO_MAJORITY: 503,
   NO_REPLICA: 503,
   SHARD_CORRUPT: 503,
+  NOT_PRIMARY: 409,
+  NO_PRIMARY: 503,
+  INDETERMINATE: 503,
+  BEHIND: 503,
+  LOG_VIOLATION: 500,
   UPSTREAM_FAILED: 502,
   SPAWN_FAILED: 500,
   INTERNAL: 500,
@@ -36,11 +41,14 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, detail: string, status?: number) {
+  /** more fields of the failure body (a refusal's `term` and `primary`, a write's `outcome`) */
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, detail: string, status?: number, extra?: Record<string, unknown>) {
     super(detail.startsWith('<Error>') ? detail : `<Error> ${detail}`);
     this.name = 'ApiError';
     this.code = code;
     this.status = status ?? ERROR_CODES[code];
+    this.extra = extra;
   }
 }
 
@@ -49,8 +57,20 @@ export function fail(code: ErrorCode, detail: string): never {
   throw new ApiError(code, detail);
 }
 
-/** The wire body of a failure. */
-export function failureBody(message: string, code?: ErrorCode): { message: string; status: 'failure'; code?: ErrorCode } {
+/**
+ * What a refused or failed change did, by its code (core/REPLICATION.md): `refused` nothing was logged, retrying
+ * is safe; `indeterminate` it may still commit, read before retrying. Other codes name no outcome.
+ */
+export function outcomeOf(code: ErrorCode | undefined): 'refused' | 'indeterminate' | undefined {
+  if (code === 'NO_PRIMARY' || code === 'NO_MAJORITY' || code === 'NOT_PRIMARY') return 'refused';
+  if (code === 'INDETERMINATE') return 'indeterminate';
+  return undefined;
+}
+
+/** The wire body of a failure (with `outcome` for the codes that name one). */
+export function failureBody(message: string, code?: ErrorCode): { message: string; status: 'failure'; code?: ErrorCode; outcome?: 'refused' | 'indeterminate' } {
   const m = message.startsWith('<Error>') ? message : `<Error> ${message}`;
-  return code ? { message: m, status: 'failure', code } : { message: m, status: 'failure' };
+  if (!code) return { message: m, status: 'failure' };
+  const outcome = outcomeOf(code);
+  return outcome ? { message: m, status: 'failure', code, outcome } : { message: m, status: 'failure', code };
 }

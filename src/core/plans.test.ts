@@ -82,6 +82,16 @@ test('rm: named plus random, never the last replica unless forced', () => {
   assert.throws(() => planRm(base, parseRmBody({ n: 1, servers: ['Nope'] }), seq(0)), /Nope is not in the cluster/);
 });
 
+test('rm: random picks avoid primaries while other servers can go', () => {
+  const primaries = { sh1: 'Server0', sh2: 'Server1', sh3: 'Server2', sh4: 'Server3' };
+  for (let r = 0; r < 6; r++) {
+    const p = planRm(base, parseRmBody({ n: 2, servers: [] }), seq(r, r + 1, r + 2), undefined, primaries);
+    assert.ok(p.removed.every((s) => !Object.values(primaries).includes(s)), `seed ${r}: ${p.removed.join(',')}`);
+  }
+  // no choice left but a primary: one is picked
+  assert.equal(planRm(base, parseRmBody({ n: 3, servers: [] }), seq(0), undefined, primaries).removed.length, 3);
+});
+
 // ---------------------------------------------------------------- dry runs
 
 /** the default cluster with rows, and Server4 (sh4, sh2) down */

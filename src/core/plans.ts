@@ -2,6 +2,7 @@
  * Membership plans for /init, /add and /rm: pure functions from the current topology and a parsed body to the
  * new topology. Randomness comes in as an argument (template names, random removals) so tests can fix it.
  */
+import { pickRemovals } from './membership.js';
 import { ApiError, fail } from './errors.js';
 import { checkShards, type ShardDef } from './shard-map.js';
 import { planPlacement } from './placement.js';
@@ -110,7 +111,7 @@ export interface RmPlan {
  * every acknowledged change, not merely a placed one (a fenced or recovering replica is no source). Without it,
  * every placed replica counts as serving.
  */
-export function planRm(cur: Topology, b: RmBody, rand: Rand, serving?: Record<string, readonly string[]>): RmPlan {
+export function planRm(cur: Topology, b: RmBody, rand: Rand, serving?: Record<string, readonly string[]>, primaries: Readonly<Record<string, string>> = {}): RmPlan {
   if (b.servers.length > b.n) fail('TOO_MANY_TO_REMOVE', 'Length of server list is more than removable instances');
   const all = Object.keys(cur.servers);
   const seen = new Set<string>();
@@ -142,7 +143,8 @@ export function planRm(cur: Topology, b: RmBody, rand: Rand, serving?: Record<st
     const cands = all.filter((s) => !removed.includes(s) && (b.force || cur.servers[s].every((sh) => keepsOne(left.get(sh), s))));
     if (cands.length === 0)
       fail('LAST_REPLICA', `Cannot pick ${b.n - removed.length} more servers without removing the last serving replica of a shard`);
-    const pick = cands[rand(cands.length)];
+    // a primary only when no other server can go (each removed primary costs an election; membership.ts pickRemovals)
+    const pick = Object.keys(primaries).length > 0 ? pickRemovals(cands, 1, primaries, rand)[0] : cands[rand(cands.length)];
     take(pick);
     removed.push(pick);
   }

@@ -58,6 +58,15 @@ export function createLbApp(opts: LbAppOptions): Hono {
 
   app.get('/status', (c) => c.json(cluster.status()));
 
+  // the shard manager (assignment 3): each shard's primary and term; an election on demand
+  app.get('/primaries', (c) => c.json({ ...cluster.primaries(), status: 'success' }));
+  app.post('/primary_elect', async (c) => {
+    refuseCrossSite(c);
+    const b = await body(c);
+    if (!Array.isArray(b.shards) || b.shards.length === 0 || !b.shards.every((x) => typeof x === 'string')) fail('INVALID_FIELD', 'shards must be a non-empty array of shard ids, as {"shards":["sh1"]}');
+    return c.json({ elected: await cluster.primaryElect(b.shards as string[]), status: 'success' });
+  });
+
   app.post('/add', async (c) => {
     refuseCrossSite(c);
     const b = parseAddBody(await body(c));

@@ -26,6 +26,8 @@ import { Membership, shardFactory } from './membership.js';
 import type { MetaStore, PersistedState } from './metadata.js';
 import { Recovery } from './recovery.js';
 import { Replication } from './replication.js';
+import { Primaries } from './primaries.js';
+import { PrimaryWrites } from './primary-writes.js';
 import { Resume } from './resume.js';
 import { ServerTable } from './servers.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
@@ -45,6 +47,8 @@ export interface ShardView {
   rows: number;
   /** false when the key index is not known (after an LB restart with no serving replica): `rows` means nothing */
   indexed: boolean;
+  /** its primary, under primaries (writes go to it alone) */
+  primary?: string;
 }
 
 export interface ClusterOptions extends SettingsInput {
@@ -68,6 +72,9 @@ export class Cluster {
   private readonly resumer: Resume;
   private readonly data: DataPath;
   private readonly repl: Replication;
+  /** the shard manager: primaries, terms, elections (its state lives in each Shard.lead) */
+  private readonly pm: Primaries;
+  private readonly writes: PrimaryWrites;
   readonly events: EventLog;
 
   constructor(opts: ClusterOptions) {
@@ -98,13 +105,16 @@ export class Cluster {
       write: { depth: s.writeDepth, lingerMs: s.lingerMs },
     });
     this.c = c;
-    this.recovery = new Recovery(c);
+    this.pm = new Primaries(c);
+    const pm = s.primaries ? this.pm : undefined;
+    this.recovery = new Recovery(c, pm);
     this.repl = new Replication(c, this.recovery.fault);
-    const newShard = shardFactory(c, this.repl.applyBatch);
-    this.health = new Health(c, this.recovery.fault, timer);
-    this.membership = new Membership(c, this.recovery, newShard);
-    this.resumer = new Resume(c, this.recovery, newShard);
-    this.data = new DataPath(c, this.repl, this.recovery.fault);
+    this.writes = new PrimaryWrites(c, this.pm, this.recovery.fault);
+    const newShard = shardFactory(c, s.primaries ? this.writes.applyBatch : this.repl.applyBatch);
+    this.health = new Health(c, this.recovery.fault, timer, pm && (() => this.pm.tick()));
+    this.membership = new Membership(c, this.recovery, newShard, pm);
+    this.resumer = new Resume(c, this.recovery, newShard, pm);
+    this.data = new DataPath(c, this.repl, this.recovery.fault, pm && this.writes);
   }
 
   get configured(): boolean {
@@ -124,11 +134,22 @@ export class Cluster {
     return this.c.topo.map.find(key)?.Shard_id;
   }
 
-  /** GET /status: {N, schema, shards, servers} as the cluster is now. */
+  /** GET /status: {N, schema, shards, servers, primaries} as the cluster is now. */
   status(): Record<string, unknown> {
     const t = this.membership.topology();
-    if (!t) return { N: 0, schema: null, shards: [], servers: {} };
-    return { N: this.c.servers.size, schema: t.schema, shards: t.shards, servers: t.servers };
+    if (!t) return { N: 0, schema: null, shards: [], servers: {}, primaries: {} };
+    return { N: this.c.servers.size, schema: t.schema, shards: t.shards, servers: t.servers, primaries: this.pm.view().primaries };
+  }
+
+  /** GET /primaries: each shard's primary and term (empty on assignment 2's path, `primaries: false`). */
+  primaries(): { primaries: Record<string, string>; terms: Record<string, number> } {
+    return this.pm.view();
+  }
+
+  /** POST /primary_elect: an election now for each listed shard; per shard its new primary, or why none. */
+  primaryElect(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
+    if (!this.c.s.primaries) fail('INVALID_FIELD', 'this LB runs without primaries (SHARDCTL_PRIMARIES=0): there is nothing to elect');
+    return this.pm.electNow(shards);
   }
 
   /** Detail for `shardctl status`/`ps`: health per server and replica, incidents. */
@@ -154,6 +175,10 @@ export class Cluster {
           replicas: sh.replicas,
           serving: sh.replicas.filter((r) => sh.ready.has(r)),
           voters: sh.voters(),
+          primary: sh.lead.primary ?? null,
+          term: sh.lead.term,
+          acked: sh.lead.acked,
+          ...(sh.lead.primary || !c.s.primaries ? {} : { noPrimary: sh.lead.reason }),
           rows: sh.known.size,
           valid_idx: sh.validIdx,
           orphaned: sh.replicas.length === 0 || sh.ready.size === 0,
@@ -162,7 +187,7 @@ export class Cluster {
       incidents: this.events.incidents,
       stats: {
         ...this.data.stats,
-        writeBatches: this.repl.batches,
+        writeBatches: this.repl.batches + this.writes.batches,
         upstreamCalls: c.client.calls,
         upstreamOps: c.client.ops,
       },
@@ -180,7 +205,7 @@ export class Cluster {
   shardView(id: string): ShardView | undefined {
     const sh = this.c.topo.shard(id);
     if (!sh) return undefined;
-    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size, indexed: sh.indexed };
+    return { def: { ...sh.def }, replicas: [...sh.replicas], ready: sh.replicas.filter((r) => sh.ready.has(r)), ring: sh.ring, rows: sh.known.size, indexed: sh.indexed, primary: this.c.s.primaries ? sh.lead.primary : undefined };
   }
 
   /** One server's state and address. */
@@ -198,6 +223,11 @@ export class Cluster {
   withShardLock<T>(id: string, fn: (view: ShardView) => Promise<T>): Promise<T> {
     const sh = this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`);
     return sh.run(() => fn(this.shardView(id)!));
+  }
+
+  /** Under primaries: waits (at most `ms`) until the replica applied every acknowledged change (GET /verify). */
+  caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    return this.c.s.primaries ? this.pm.caughtUp(server, shard, ms) : Promise.resolve();
   }
 
   /** The servers' /digest (row count and SHA-1 per shard). */

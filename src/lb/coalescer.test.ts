@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../core/errors.js';
 import { Coalescer } from './coalescer.js';
 import { UpstreamError, type ShardClient } from './shard-client.js';
+import { writeBody } from '../shared/wire.js';
 
 /** A ShardClient collaborator that records calls and answers when told to. */
 function fakeClient() {
@@ -79,9 +80,10 @@ test('writes have a pipe of their own: never queued behind a read call, batched 
   const w3 = c.submit('S0', { kind: 'write', body: '{"shard":"sh3","curr_idx":0,"data":[]}' });
   f.open();
   assert.equal(await read, '[1]');
-  assert.equal(await w1, '');
-  assert.equal(await w2, '');
-  assert.equal(await w3, '');
+  assert.equal(await w1, undefined, "a plain call's answer as the client gave it");
+  // each write resolves with its own answer line (a primary's names the log index the LB then reads at)
+  assert.equal(await w2, '{"current_idx":1}');
+  assert.equal(await w3, '{"current_idx":1}');
   const batch = f.calls.find((x) => x.kind === 'batch')!;
   assert.equal(batch.ops!.length, 2);
   assert.match(batch.ops![0], /"op":"write","w":\{"shard":"sh2"/);
@@ -98,4 +100,24 @@ test('under load a write call lingers to gather more; a read call never waits on
   const w2 = c.submit('S0', { kind: 'write', body: '{"shard":"sh2","curr_idx":0,"data":[]}' });
   await Promise.all([w, w2, r]);
   assert.deepEqual(f.calls.map((x) => x.kind), ['read', 'batch'], 'both writes gathered into one call');
+});
+
+test('under primaries a /batch carries each write op\'s term and each read op\'s minIndex; a 503 line keeps its code', async () => {
+  const f = fakeClient();
+  const c = new Coalescer(f.client);
+  const first = c.submit('S0', { kind: 'write', body: writeBody('sh1', 0, '[]', 3) });
+  await new Promise((r) => setImmediate(r));
+  const w = c.submit('S0', { kind: 'write', body: writeBody('sh1', 0, '[]', 3) });
+  // the first read goes out alone (plain /read); the two queued behind it share a /batch
+  const r = [c.readRaw('S0', 'sh1', 'Stud_id', 1, 2, 41), c.readRaw('S0', 'sh1', 'Stud_id', 1, 2, 41), c.readRaw('S0', 'sh1', 'Stud_id', 1, 2, 41)];
+  const broken = c.submit('S0', { kind: 'write', body: writeBody('broken', 0, '[]', 3) });
+  f.open();
+  await first;
+  await w;
+  await Promise.all(r);
+  await assert.rejects(broken, (e: UpstreamError) => e instanceof UpstreamError && e.code === 'SHARD_CORRUPT');
+  const batches = f.calls.filter((x) => x.kind === 'batch');
+  const ops = batches.flatMap((b) => b.ops!);
+  assert.match(ops.find((o) => o.includes('"op":"write"'))!, /"w":\{"shard":"sh1","curr_idx":0,"term":3,"data":\[\]\}/);
+  assert.match(ops.find((o) => o.includes('"op":"read"'))!, /"low":1,"high":2,"minIndex":41\}$/);
 });

@@ -10,9 +10,9 @@ import type { ApiError } from '../core/errors.js';
 import { UpstreamError } from './shard-client.js';
 import type { Row, Schema } from '../core/table.js';
 import { batchReadOp, batchWriteOp } from '../shared/wire.js';
-import type { ShardClient, ShardDigest } from './shard-client.js';
+import type { ChangeAnswer, MembersBody, PromoteBody, StateReport, ShardClient, ShardDigest, VoteAnswer, VoteBody } from './shard-client.js';
 
-export type PipeOp = { kind: 'read'; shard: string; keyCol: string; low: number; high: number } | { kind: 'write'; body: string };
+export type PipeOp = { kind: 'read'; shard: string; keyCol: string; low: number; high: number; minIndex?: number } | { kind: 'write'; body: string };
 
 interface Pending {
   op: PipeOp;
@@ -76,7 +76,7 @@ export class Coalescer implements ShardClient {
     this.write = { depth: o.write?.depth ?? 1, lingerMs: o.write?.lingerMs ?? 1 };
   }
 
-  /** Resolves with a read's rows as JSON array text, or '' for a write. */
+  /** Resolves with a read's rows as JSON array text, or a write's answer (its body, or its /batch line). */
   submit(server: string, op: PipeOp): Promise<string> {
     this.ops++;
     let pp = this.pipes.get(server);
@@ -104,12 +104,28 @@ export class Coalescer implements ShardClient {
     this.client.forget(server);
   }
 
-  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
-    return this.submit(server, { kind: 'read', shard, keyCol, low, high });
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string> {
+    return this.submit(server, { kind: 'read', shard, keyCol, low, high, minIndex });
   }
 
-  async writeRaw(server: string, body: string): Promise<void> {
-    await this.submit(server, { kind: 'write', body });
+  writeRaw(server: string, body: string): Promise<string> {
+    return this.submit(server, { kind: 'write', body });
+  }
+
+  state(server: string, timeoutMs: number): Promise<StateReport> {
+    return this.client.state(server, timeoutMs);
+  }
+  vote(server: string, body: VoteBody, timeoutMs: number): Promise<VoteAnswer> {
+    return this.client.vote(server, body, timeoutMs);
+  }
+  promote(server: string, body: PromoteBody, timeoutMs: number): Promise<{ term: number; commitIndex: number; index?: number }> {
+    return this.client.promote(server, body, timeoutMs);
+  }
+  members(server: string, body: MembersBody, timeoutMs: number): Promise<void> {
+    return this.client.members(server, body, timeoutMs);
+  }
+  recreate(server: string, body: { shard: string; term: number; floor: number }, timeoutMs: number): Promise<void> {
+    return this.client.recreate(server, body, timeoutMs);
   }
 
   setAddress(server: string, url: string): void {
@@ -127,11 +143,11 @@ export class Coalescer implements ShardClient {
   batch(server: string, ops: string[]): Promise<(string | ApiError)[]> {
     return this.client.batch(server, ops);
   }
-  update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined> {
-    return this.client.update(server, shard, keyCol, key, row);
+  update(server: string, shard: string, keyCol: string, key: number, row: Row, term?: number): Promise<ChangeAnswer> {
+    return this.client.update(server, shard, keyCol, key, row, term);
   }
-  del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined> {
-    return this.client.del(server, shard, keyCol, key);
+  del(server: string, shard: string, keyCol: string, key: number, term?: number): Promise<ChangeAnswer> {
+    return this.client.del(server, shard, keyCol, key, term);
   }
   copy(server: string, shards: string[]): Promise<Record<string, Row[]>> {
     return this.client.copy(server, shards);
@@ -148,8 +164,8 @@ export class Coalescer implements ShardClient {
   }
 
   private single(server: string, op: PipeOp): Promise<string> {
-    if (op.kind === 'read') return this.client.readRaw(server, op.shard, op.keyCol, op.low, op.high);
-    return this.client.writeRaw(server, op.body).then(() => '');
+    if (op.kind === 'read') return this.client.readRaw(server, op.shard, op.keyCol, op.low, op.high, op.minIndex);
+    return this.client.writeRaw(server, op.body);
   }
 
   private flush(server: string, p: Pipe): void {
@@ -167,8 +183,8 @@ export class Coalescer implements ShardClient {
           results.forEach((r, i) => {
             // a server fault inside a batch (5xx: a damaged shard, a failed fsync) is that replica failing, as
             // the same answer to a single-op call would be; a 4xx is the op's own error
-            if (typeof r !== 'string') batch[i].reject(r.status >= 500 ? new UpstreamError(server, r.message) : r);
-            else batch[i].resolve(batch[i].op.kind === 'write' ? '' : r);
+            if (r instanceof Error) batch[i].reject(r.status >= 500 ? new UpstreamError(server, r.message, r.code) : r);
+            else batch[i].resolve(r);
           }),
         (e) => batch.forEach((x) => x.reject(e)),
       )
@@ -184,5 +200,5 @@ function newPipe(o: Required<PipeOptions>): Pipe {
 }
 
 function serialise(op: PipeOp): string {
-  return op.kind === 'read' ? batchReadOp(op.shard, op.low, op.high) : batchWriteOp(op.body);
+  return op.kind === 'read' ? batchReadOp(op.shard, op.low, op.high, op.minIndex) : batchWriteOp(op.body);
 }

@@ -73,17 +73,28 @@ export function persistedState(c: LbContext): PersistedState | undefined {
   const servers: Record<string, string[]> = {};
   const listed = c.servers.list().filter((e) => !c.uncommitted.has(e.name));
   for (const e of listed) servers[e.name] = [...e.shards];
+  const primaries: Record<string, string> = {};
+  const terms: Record<string, number> = {};
+  for (const [id, sh] of t.shards) {
+    if (sh.lead.primary) primaries[id] = sh.lead.primary;
+    terms[id] = sh.lead.term;
+  }
   return {
     schema: t.schema,
     shards: t.map.shards.map((s) => ({ ...s, valid_idx: t.shards.get(s.Shard_id)?.validIdx ?? 0 })),
     servers,
     stale: listed.filter((e) => e.status !== 'serving').map((e) => e.name),
+    primaries,
+    terms,
   };
 }
 
-/** Saves the topology after a membership change (never on the request path). */
-export function persist(c: LbContext): void {
-  if (!c.meta || c.topo.unavailable) return;
+/**
+ * Saves the topology after a membership change or an election (never on the request path). `evenIfUnavailable`:
+ * an election's term is saved also while /init or a resume runs (a restarted LB must never reuse a term).
+ */
+export function persist(c: LbContext, evenIfUnavailable = false): void {
+  if (!c.meta || (c.topo.unavailable && !evenIfUnavailable)) return;
   try {
     c.meta.save(persistedState(c));
   } catch (e) {

@@ -1,12 +1,14 @@
 /**
  * The data path: /read, /write, /update, /del and /read/{server}. Reads go to one serving replica per shard,
- * chosen by the shard's ring; changes go through the shard's executor (shard.ts) and replication.ts. No disk
- * I/O and no docker calls here.
+ * chosen by the shard's ring; changes go through the shard's executor (shard.ts), then to the shard's primary
+ * (primary-writes.ts) or, on assignment 2's path (`primaries: false`), to every serving replica (replication.ts).
+ * No disk I/O and no docker calls here.
  */
 import { ApiError, fail } from '../core/errors.js';
 import { groupByShard } from '../core/quorum.js';
 import type { Row } from '../core/table.js';
 import type { LbContext } from './context.js';
+import type { PrimaryWrites } from './primary-writes.js';
 import type { Replication } from './replication.js';
 import { UpstreamError } from './shard-client.js';
 import type { Shard } from './shard.js';
@@ -26,6 +28,8 @@ export class DataPath {
     private readonly c: LbContext,
     private readonly repl: Replication,
     private readonly fault: (server: string, reason: string) => void,
+    /** set: changes go to each shard's primary and reads carry minIndex (core/REPLICATION.md) */
+    private readonly primary?: PrimaryWrites,
   ) {}
 
   /** The request id the next read takes (GET /explain). */
@@ -56,6 +60,7 @@ export class DataPath {
   private async readShard(sh: Shard, keyCol: string, low: number, high: number, id: number): Promise<string> {
     const lo = Math.max(low, sh.def.Stud_id_low);
     const hi = Math.min(high, sh.def.Stud_id_low + sh.def.Shard_size - 1);
+    if (this.primary) return this.primary.read(sh, keyCol, lo, hi, id);
     for (let attempt = 0; attempt < 4; attempt++) {
       const server = sh.ring.get(id);
       if (!server) fail('NO_REPLICA', `Shard ${sh.id} has no serving replica; try again once one is back (shardctl status)`);
@@ -81,6 +86,7 @@ export class DataPath {
     this.stats.writeRequests++;
     this.c.inflight++;
     try {
+      if (this.primary) return await this.writeParts(groups, rows.length);
       // several shards: keys stay reserved (not updatable, not deletable) until every part is acknowledged
       const commit = groups.length === 1;
       const results = await Promise.allSettled(groups.map((g) => g.shard.write(g.rows, g.keys, commit)));
@@ -110,15 +116,42 @@ export class DataPath {
     }
   }
 
+  /**
+   * A write under primaries: each shard's part commits or fails on its own (a log cannot undo a committed part).
+   * All committed: the row count. Otherwise the first failure's code, with every part's outcome in the message.
+   */
+  private async writeParts(groups: ReturnType<typeof groupByShard<Shard>>, n: number): Promise<number> {
+    const results = await Promise.allSettled(groups.map((g) => g.shard.write(g.rows, g.keys)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length === 0) return n;
+    if (groups.length === 1) throw failed[0].reason;
+    const parts = groups.map((g, i) => {
+      const r = results[i];
+      if (r.status === 'fulfilled') return `${g.shard.id}: ${g.rows.length} committed`;
+      const e = r.reason as Error & { code?: string };
+      return `${g.shard.id}: ${e.code === 'INDETERMINATE' ? 'may or may not have committed' : 'not written'} (${e.message.replace(/^<Error> /, '')})`;
+    });
+    // an indeterminate part makes the whole answer indeterminate: the client must read before retrying
+    const worst = failed.find((r) => (r.reason as ApiError).code === 'INDETERMINATE') ?? failed[0];
+    const code = worst.reason instanceof ApiError ? worst.reason.code : 'INTERNAL';
+    throw new ApiError(code, `the write's parts are per shard: ${parts.join('; ')}`);
+  }
+
   /** PUT /update */
   update(key: number, row: Row): Promise<void> {
     const sh = this.shardFor(key);
     return sh.run(async () => {
-      if (!sh.known.has(key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
+      if (!this.mayExist(sh, key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
+      if (this.primary) {
+        await this.primary.change(sh, 'update', key, row);
+        sh.known.add(key); // it existed after all (an indeterminate insert that committed)
+        sh.maybe.delete(key);
+        return;
+      }
       await this.repl.replicate(
         sh,
         (s) => this.c.client.update(s, sh.id, sh.keyCol, key, row),
-        (s, old) => (old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [old]) : Promise.resolve()),
+        (s, r) => (r.old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [r.old]) : Promise.resolve()),
       );
     });
   }
@@ -127,15 +160,25 @@ export class DataPath {
   del(key: number): Promise<void> {
     const sh = this.shardFor(key);
     return sh.run(async () => {
-      if (!sh.known.has(key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
-      await this.repl.replicate(
+      if (!this.mayExist(sh, key)) fail('KEY_NOT_FOUND', `No data entry with ${sh.keyCol}:${key}`);
+      if (this.primary) await this.primary.change(sh, 'del', key);
+      else await this.repl.replicate(
         sh,
         (s) => this.c.client.del(s, sh.id, sh.keyCol, key),
-        (s, old) => (old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [old]) : Promise.resolve()),
+        (s, r) => (r.old ? this.c.client.rollback(s, sh.id, sh.keyCol, [], [r.old]) : Promise.resolve()),
       );
       sh.known.delete(key);
+      sh.maybe.delete(key);
       sh.validIdx--;
     });
+  }
+
+  /**
+   * Whether `key` may be stored: it is in the key index, or (under primaries) its insert was indeterminate or the
+   * index is not known (after an LB restart): then the primary decides (404 from it when it is not there).
+   */
+  private mayExist(sh: Shard, key: number): boolean {
+    return sh.known.has(key) || (!!this.primary && (sh.maybe.has(key) || !sh.indexed));
   }
 
   private shardFor(key: number): Shard {

@@ -28,7 +28,7 @@ export interface KeyExplanation {
   replicas: ReplicaShare[];
   /** where a write, update or delete of the key goes: every serving replica */
   writes_to: string[];
-  /** the shard's primary once primaries exist; null until then (every serving replica takes writes) */
+  /** the shard's primary (the only server writes go to); null when it has none, or without primaries (every serving replica takes writes) */
   primary: string | null;
   /** the request id the LB's next read will take */
   next_request_id: number;
@@ -76,8 +76,8 @@ export function explainKey(cluster: Cluster, key: number, requestId?: number): K
     range: { low: def.Stud_id_low, high: def.Stud_id_low + def.Shard_size - 1 },
     ring: { slots: view.ring.slots, vnodes: view.ring.vnodes },
     replicas,
-    writes_to: view.ready,
-    primary: null,
+    writes_to: view.primary ? [view.primary] : view.ready,
+    primary: view.primary ?? null,
     next_request_id: cluster.nextRequestId,
   };
   if (requestId !== undefined) out.request = { id: requestId, slot: view.ring.slotOf(requestId), server: view.ring.get(requestId) ?? null };

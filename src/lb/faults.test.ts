@@ -106,13 +106,17 @@ test('/init while many writes are in flight: no unhandled rejection, the LB keep
       if (r.status !== 200) await sleep(2);
     }
   });
-  for (let i = 0; i < 6; i++) {
-    await sleep(40);
-    const ir = await call('POST', '/init', DEFAULT);
-    assert.equal(ir.status, 200, JSON.stringify(ir.body));
+  try {
+    for (let i = 0; i < 6; i++) {
+      await sleep(40);
+      const ir = await call('POST', '/init', DEFAULT);
+      assert.equal(ir.status, 200, JSON.stringify(ir.body));
+    }
+  } finally {
+    // a failed assertion must not leave the writers spinning (the test process would never end)
+    stop = true;
+    await Promise.all(writers);
   }
-  stop = true;
-  await Promise.all(writers);
   await sleep(100);
   assert.deepEqual(unhandled.map(String), []);
   for (const st of statuses) assert.ok([200, 400, 503].includes(st), `status ${st}`);

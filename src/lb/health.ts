@@ -25,6 +25,8 @@ export class Health {
     private readonly c: LbContext,
     private readonly fault: (server: string, reason: string) => void,
     private readonly timer: Timer = realTimer,
+    /** runs every tick too: the shard manager retries the elections of shards without a primary */
+    private readonly onTick?: () => void,
   ) {}
 
   start(): void {
@@ -38,6 +40,7 @@ export class Health {
 
   /** One round: a heartbeat to every serving server; one still unanswered from the last round is a miss. */
   tick(): void {
+    this.onTick?.();
     for (const e of this.c.servers.list()) {
       if (e.status !== 'serving') continue;
       if (e.hbInFlight) {

@@ -8,7 +8,9 @@ import { planAdd, planInit, planRm, type Topology } from '../core/plans.js';
 import { ShardMap, type ShardDef } from '../core/shard-map.js';
 import type { AddBody, InitBody, RmBody } from '../core/schemas.js';
 import { persist, type LbContext } from './context.js';
+import type { Primaries } from './primaries.js';
 import type { Recovery } from './recovery.js';
+import { membersBody } from './rejoin.js';
 import { Shard, type ShardExecOptions } from './shard.js';
 
 export type ShardFactory = (def: ShardDef, keyCol: string) => Shard;
@@ -30,6 +32,8 @@ export class Membership {
     private readonly c: LbContext,
     private readonly recovery: Recovery,
     private readonly newShard: ShardFactory,
+    /** set: shards have primaries (elected at /init, told of membership changes) */
+    private readonly pm?: Primaries,
   ) {}
 
   topology(): Topology | undefined {
@@ -53,6 +57,7 @@ export class Membership {
         for (const d of c.topo.map.shards) c.topo.shards.set(d.Shard_id, this.newShard(d, topo.schema.columns[0]));
         c.events.add({ kind: 'init', detail: `${Object.keys(topo.servers).length} servers, ${topo.shards.length} shards` });
         await this.startServers(topo.servers, new Set(topo.shards.map((s) => s.Shard_id)));
+        await this.electNew([...c.topo.shards.values()]);
         c.topo.unavailable = undefined;
         persist(c);
       } catch (e) {
@@ -127,8 +132,10 @@ export class Membership {
         persist(c);
         throw e;
       }
-      // committed: the new replicas of existing shards (filled and serving) vote from now on
+      if (this.pm) await this.electNew(plan.newShards.map((d) => c.topo.shard(d.Shard_id)!));
+      // committed: the new replicas of existing shards (caught up and serving) vote from now on
       for (const [name, ids] of Object.entries(plan.added)) for (const id of ids) c.topo.shard(id)?.joining.delete(name);
+      if (this.pm) await this.tellPrimaries(new Set(Object.values(plan.added).flat().filter((id) => !fresh.has(id))));
       c.topo.map = new ShardMap(plan.topology.shards);
       c.uncommitted.clear();
       c.events.add({ kind: 'added', detail: Object.keys(plan.added).join(',') });
@@ -145,7 +152,14 @@ export class Membership {
       const cur = this.topology() ?? fail('NOT_CONFIGURED', 'Database is not configured; POST /init first');
       const serving: Record<string, string[]> = {};
       for (const [id, sh] of c.topo.shards) serving[id] = [...sh.ready];
-      const plan = planRm(cur, body, c.rand, serving);
+      const primaries = this.pm?.view().primaries ?? {};
+      const plan = planRm(cur, body, c.rand, serving, primaries);
+      // a primary being removed hands its shards over first (the others vote; it may not stand)
+      if (this.pm)
+        for (const [id, p] of Object.entries(primaries)) {
+          const sh = c.topo.shard(id);
+          if (sh && plan.removed.includes(p)) await sh.run(() => this.pm!.electLocked(sh, `/rm removes ${p}`, { force: true, exclude: plan.removed }));
+        }
       // judged again under the locks of every shard touched, and detached in the same synchronous step: a fence
       // while /rm waited for a lock must not leave a shard with no serving replica
       const ids = [...new Set(plan.removed.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
@@ -156,15 +170,57 @@ export class Membership {
         const now: Record<string, string[]> = {};
         for (const [id, x] of c.topo.shards) now[id] = [...x.ready];
         planRm(this.topology()!, { ...body, n: plan.removed.length, servers: plan.removed }, c.rand, now);
-        for (const name of plan.removed) for (const id of c.servers.get(name)?.shards ?? []) c.topo.shard(id)?.removeReplica(name);
+        for (const name of plan.removed)
+          for (const id of c.servers.get(name)?.shards ?? []) {
+            const sh = c.topo.shard(id);
+            if (sh && sh.lead.primary === name) this.pm?.lost(sh, name, 'was removed by /rm');
+            sh?.removeReplica(name);
+          }
         return Promise.resolve();
       };
       await locked(0);
       for (const name of plan.removed) await this.removeServer(name);
+      if (this.pm) await this.tellPrimaries(new Set(ids));
       c.events.add({ kind: 'removed', detail: plan.removed.join(',') });
       persist(c);
       return { N: c.servers.size, servers: plan.removed };
     });
+  }
+
+  /**
+   * Elects the first primary of new shards (empty logs, term 1), spread over servers (placePrimaries), before
+   * /init or /add answers. Caller holds the membership mutex.
+   */
+  private async electNew(shards: Shard[]): Promise<void> {
+    if (!this.pm || shards.length === 0) return;
+    const pm = this.pm;
+    const plan = pm.placement();
+    // a busy machine can miss an election's deadlines: a few attempts (each at a higher term) before /init fails
+    const won = await Promise.all(
+      shards.map((sh) =>
+        sh.run(async () => {
+          for (let i = 0; i < 5; i++) if (await pm.electLocked(sh, 'new shard', { prefer: plan[sh.id] })) return true;
+          return false;
+        }),
+      ),
+    );
+    const bad = shards.filter((_, i) => !won[i]);
+    if (bad.length) fail('NO_PRIMARY', `no primary for ${bad.map((sh) => `${sh.id} (${sh.lead.reason})`).join(', ')}`);
+  }
+
+  /** After a change of replicas or voters: each shard's primary learns the set it replicates to and counts over. */
+  private async tellPrimaries(ids: ReadonlySet<string>): Promise<void> {
+    const c = this.c;
+    for (const id of ids) {
+      const sh = c.topo.shard(id);
+      if (!sh) continue;
+      await sh
+        .run(async () => {
+          if (!sh.lead.primary) return; // the next election hands it the set
+          await c.client.members(sh.lead.primary, membersBody(c, sh, sh.lead.term), 2000);
+        })
+        .catch((e) => c.log.warn('could not tell the primary its replicas', { shard: id, err: String(e) }));
+    }
   }
 
   /**

@@ -16,13 +16,18 @@ export interface PersistedState {
   servers: Record<string, string[]>;
   /** servers fenced (missed a write) and not yet refilled: never trust their rows after a restart */
   stale: string[];
+  /** shard -> its primary (MapT.Primary, as the assignment's metadata has it) */
+  primaries: Record<string, string>;
+  /** shard -> the newest term the LB started an election of (ShardT.term): a restarted LB elects above it */
+  terms: Record<string, number>;
 }
 
 /**
- * The metadata's format. 2: servers keep their rows on disk, so a saved cluster is resumed with its data (1, no
- * `format` row: servers held rows in memory only). Another format is refused with what to do.
+ * The metadata's format. 3: a primary per shard (MapT.Primary) and its term (ShardT.term); 2: servers kept their
+ * rows on disk, every replica written by the LB; 1 (no `format` row): rows in memory only. Another format is
+ * refused with what to do.
  */
-export const META_FORMAT = 2;
+export const META_FORMAT = 3;
 
 export class MetaStore {
   private constructor(
@@ -33,8 +38,8 @@ export class MetaStore {
   static async open(file?: string): Promise<MetaStore> {
     const SQL = await initSqlJs();
     const db = file && existsSync(file) ? new SQL.Database(readFileSync(file)) : new SQL.Database();
-    db.exec(`CREATE TABLE IF NOT EXISTS ShardT (Stud_id_low INTEGER, Shard_id TEXT PRIMARY KEY, Shard_size INTEGER, valid_idx INTEGER);
-             CREATE TABLE IF NOT EXISTS MapT (Shard_id TEXT, Server_id TEXT, stale INTEGER DEFAULT 0);
+    db.exec(`CREATE TABLE IF NOT EXISTS ShardT (Stud_id_low INTEGER, Shard_id TEXT PRIMARY KEY, Shard_size INTEGER, valid_idx INTEGER, term INTEGER DEFAULT 0);
+             CREATE TABLE IF NOT EXISTS MapT (Shard_id TEXT, Server_id TEXT, stale INTEGER DEFAULT 0, "Primary" INTEGER DEFAULT 0);
              CREATE TABLE IF NOT EXISTS Meta (key TEXT PRIMARY KEY, value TEXT);`);
     return new MetaStore(db, file);
   }
@@ -48,18 +53,24 @@ export class MetaStore {
         `the saved metadata ${this.file ?? ''} is of format ${format} and this shardctl reads format ${META_FORMAT}: ` +
           'run the shardctl that wrote it, or delete that cluster with `shardctl down --volumes` (its data goes too) and `up` + `init` again',
       );
-    const shards = (this.db.exec('SELECT Stud_id_low, Shard_id, Shard_size, valid_idx FROM ShardT ORDER BY Stud_id_low')[0]?.values ?? []).map(
-      ([low, id, size, idx]) => ({ Stud_id_low: Number(low), Shard_id: String(id), Shard_size: Number(size), valid_idx: Number(idx) }),
+    const terms: Record<string, number> = {};
+    const shards = (this.db.exec('SELECT Stud_id_low, Shard_id, Shard_size, valid_idx, term FROM ShardT ORDER BY Stud_id_low')[0]?.values ?? []).map(
+      ([low, id, size, idx, term]) => {
+        terms[String(id)] = Number(term ?? 0);
+        return { Stud_id_low: Number(low), Shard_id: String(id), Shard_size: Number(size), valid_idx: Number(idx) };
+      },
     );
     const servers: Record<string, string[]> = {};
     const order = JSON.parse(String(this.db.exec(`SELECT value FROM Meta WHERE key = 'servers'`)[0]?.values[0]?.[0] ?? '[]')) as string[];
     for (const s of order) servers[s] = [];
     const stale = new Set<string>();
-    for (const [sh, srv, st] of this.db.exec('SELECT Shard_id, Server_id, stale FROM MapT ORDER BY rowid')[0]?.values ?? []) {
+    const primaries: Record<string, string> = {};
+    for (const [sh, srv, st, prim] of this.db.exec('SELECT Shard_id, Server_id, stale, "Primary" FROM MapT ORDER BY rowid')[0]?.values ?? []) {
       (servers[String(srv)] ??= []).push(String(sh));
       if (Number(st)) stale.add(String(srv));
+      if (Number(prim)) primaries[String(sh)] = String(srv);
     }
-    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale] };
+    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale], primaries, terms };
   }
 
   save(s: PersistedState | undefined): void {
@@ -68,10 +79,10 @@ export class MetaStore {
       this.db.run(`INSERT INTO Meta VALUES ('format', ?)`, [String(META_FORMAT)]);
       this.db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(s.schema)]);
       this.db.run(`INSERT INTO Meta VALUES ('servers', ?)`, [JSON.stringify(Object.keys(s.servers))]);
-      for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx]);
+      for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx, s.terms[sh.Shard_id] ?? 0]);
       const stale = new Set(s.stale);
       for (const [srv, list] of Object.entries(s.servers))
-        for (const sh of list) this.db.run('INSERT INTO MapT VALUES (?, ?, ?)', [sh, srv, stale.has(srv) ? 1 : 0]);
+        for (const sh of list) this.db.run('INSERT INTO MapT VALUES (?, ?, ?, ?)', [sh, srv, stale.has(srv) ? 1 : 0, s.primaries[sh] === srv ? 1 : 0]);
     }
     this.db.exec('COMMIT');
     if (this.file) {

@@ -91,7 +91,7 @@ function wrapRt(r: InProcessRuntime, over: Partial<Record<'spawn' | 'list', (...
     stopAll: () => r.stopAll(),
   };
 }
-const saved = { schema, shards: [{ ...shards2[0], valid_idx: 0 }], servers: { Server0: ['sh1'], Server1: ['sh1'] }, stale: [] as string[] };
+const saved = { schema, shards: [{ ...shards2[0], valid_idx: 0 }], servers: { Server0: ['sh1'], Server1: ['sh1'] }, stale: [] as string[], primaries: {}, terms: {} };
 
 // R4: a resume retried in the background after /init brings the old saved cluster back over the new one
 test('R4 a failed resume retried later never replaces a cluster the operator initialised meanwhile', async (t) => {

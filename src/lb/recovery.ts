@@ -22,6 +22,8 @@ import { persist, sleep, type LbContext } from './context.js';
 import type { Incident } from './events.js';
 import type { ServerEntry } from './servers.js';
 import type { Shard } from './shard.js';
+import type { Primaries } from './primaries.js';
+import { rejoinShard } from './rejoin.js';
 
 export interface BringUpOptions {
   inc?: Incident;
@@ -42,7 +44,11 @@ export class Recovery {
   /** called after every recovery whose server serves again, with its shards (lb/verify.ts records a check) */
   readonly onServing: ((server: string, shards: string[]) => void)[] = [];
 
-  constructor(private readonly c: LbContext) {}
+  /** `pm`: shards have primaries; a returning replica is caught up by its primary, never copied by the LB */
+  constructor(
+    private readonly c: LbContext,
+    private readonly pm?: Primaries,
+  ) {}
 
   /** Fences a server (idempotent) and starts its recovery. Never removes or stops anything. */
   fault = (name: string, reason: string): void => {
@@ -57,6 +63,7 @@ export class Recovery {
     c.client.forget(name);
     c.log.warn('server fenced', { server: name, reason });
     c.events.add({ kind: 'detected', server: name, detail: reason });
+    this.pm?.fenced(name, reason);
     persist(c);
     if (c.s.autoRecover && (was === 'serving' || was === 'recovering')) void this.recover(e, reason);
   };
@@ -191,6 +198,7 @@ export class Recovery {
           sh.addReady(e.name);
           return Promise.resolve();
         }
+        if (this.pm) return rejoinShard(c, this.pm, sh, e, storeId, () => this.stillOwns(e, token));
         return sh.run(() => this.admitShard(sh, e, token, storeId, inc));
       }),
     );

@@ -11,6 +11,7 @@ import { ShardMap } from '../core/shard-map.js';
 import { persist, sleep, type LbContext } from './context.js';
 import type { PersistedState } from './metadata.js';
 import type { ShardFactory } from './membership.js';
+import type { Primaries } from './primaries.js';
 import type { Recovery } from './recovery.js';
 import type { ServerHandle } from '../runtime/runtime.js';
 
@@ -19,6 +20,8 @@ export class Resume {
     private readonly c: LbContext,
     private readonly recovery: Recovery,
     private readonly newShard: ShardFactory,
+    /** set: shards have primaries: each keeps its recorded one (resumeShard) or elects; nothing is compared or refilled */
+    private readonly pm?: Primaries,
   ) {}
 
   /** Resumes, retrying with backoff until it succeeds or the LB stops. Resolves after the first attempt. */
@@ -63,6 +66,8 @@ export class Resume {
     for (const d of t.map.shards) {
       const sh = this.newShard(d, saved.schema.columns[0]);
       sh.indexed = false; // until rebuilt from a serving replica below
+      sh.lead.term = saved.terms[d.Shard_id] ?? 0;
+      sh.lead.primary = saved.primaries[d.Shard_id];
       t.shards.set(d.Shard_id, sh);
     }
     const running = new Map((await c.runtime.list()).map((h) => [h.name, h]));
@@ -93,10 +98,11 @@ export class Resume {
       for (const s of shards) t.shard(s)?.addReady(name);
       c.servers.apply(e, 'ready');
     }
-    await this.reconcile();
-    // the key index: from one serving replica per shard
+    if (this.pm) await this.primaries();
+    else await this.reconcile();
+    // the key index: from one serving replica per shard (the primary, which has committed everything acknowledged)
     for (const sh of t.shards.values()) {
-      const src = [...sh.ready][0];
+      const src = this.pm ? sh.lead.primary : [...sh.ready][0];
       if (!src) continue;
       const rows = (await c.client.copy(src, [sh.id]))[sh.id] ?? [];
       for (const r of rows) sh.known.add(r[sh.keyCol] as number);
@@ -134,6 +140,18 @@ export class Resume {
       c.log.warn('a saved server did not start on its data; recovery takes it over', { server: name, err: String(err) });
       return undefined;
     }
+  }
+
+  /**
+   * Each shard keeps its recorded primary when it still leads the recorded term and is ready, else elects one at
+   * a term above every recorded and reported one (after everything restarted, every shard elects).
+   */
+  private async primaries(): Promise<void> {
+    const pm = this.pm!;
+    const shards = [...this.c.topo.shards.values()];
+    await Promise.all(shards.map((sh) => sh.run(() => pm.resumeLocked(sh))));
+    const none = shards.filter((sh) => !sh.lead.primary);
+    if (none.length) this.c.events.add({ kind: 'no-primary', detail: none.map((sh) => `${sh.id}: ${sh.lead.reason}`).join('; ') });
   }
 
   /** For each shard: the adopted replicas outside the largest agreeing group are refilled from it. */

@@ -26,6 +26,11 @@ export interface Settings {
   readLingerMs: number;
   /** false: a failed server is fenced but not recovered (tests of fencing alone) */
   autoRecover: boolean;
+  /**
+   * true: a primary per shard (core/REPLICATION.md: writes to the primary with its term, elections by the LB);
+   * false: assignment 2's path (every serving replica written by the LB, undone on failure)
+   */
+  primaries: boolean;
 }
 
 export const DEFAULTS: Settings = {
@@ -42,6 +47,7 @@ export const DEFAULTS: Settings = {
   writeDepth: 1,
   readLingerMs: 0,
   autoRecover: true,
+  primaries: true,
 };
 
 export type SettingsInput = Partial<Omit<Settings, 'heartbeat'>> & { heartbeat?: Partial<Settings['heartbeat']> };
@@ -70,5 +76,6 @@ export function readSettings(env: NodeJS.ProcessEnv): SettingsInput {
     readDepth: num('SHARDCTL_READ_DEPTH'),
     writeDepth: num('SHARDCTL_WRITE_DEPTH'),
     readLingerMs: num('SHARDCTL_READ_LINGER_MS'),
+    primaries: env.SHARDCTL_PRIMARIES === undefined || env.SHARDCTL_PRIMARIES === '' ? undefined : env.SHARDCTL_PRIMARIES !== '0',
   };
 }

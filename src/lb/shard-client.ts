@@ -4,14 +4,22 @@
  * which the cluster treats as that replica failing.
  */
 import { Pool } from 'undici';
-import type { ApiError } from '../core/errors.js';
+import type { ApiError, ErrorCode } from '../core/errors.js';
 import type { Row, Schema } from '../core/table.js';
-import { batchBody, errorFromBody, parseBatchLine, readBody, STORE_ID_HEADER } from '../shared/wire.js';
+import { batchBody, errorFromBody, isErrorCode, parseBatchLine, readBody, STORE_ID_HEADER } from '../shared/wire.js';
+import type { ChangeAnswer, MembersBody, PromoteBody, ReplCalls, ShardState, StateReport, VoteAnswer, VoteBody } from './repl-calls.js';
 
+export type { ChangeAnswer, MembersBody, PromoteBody, ReplCalls, ShardState, StateReport, VoteAnswer, VoteBody };
+
+/**
+ * A server that failed a call: no answer, a timeout, or a 5xx. `code` is the 5xx body's code when it sent one
+ * (a primary's NO_MAJORITY or INDETERMINATE, a replica's BEHIND): the primaries' data path tells them apart.
+ */
 export class UpstreamError extends Error {
   constructor(
     readonly server: string,
     message: string,
+    readonly code?: ErrorCode,
   ) {
     super(`${server}: ${message}`);
     this.name = 'UpstreamError';
@@ -24,7 +32,7 @@ export interface ShardDigest {
 }
 
 /** What the LB needs from a shard server (STYLE.md, "Interfaces at the seams"). */
-export interface ShardClient {
+export interface ShardClient extends ReplCalls {
   setAddress(server: string, url: string): void;
   forget(server: string): void;
   /** the server's store id when it answers, undefined when it does not */
@@ -32,14 +40,15 @@ export interface ShardClient {
   config(server: string, schema: Schema, shards: string[]): Promise<void>;
   /** empties shards on the server (before a copy-back) */
   reset(server: string, schema: Schema, shards: string[]): Promise<void>;
-  /** the rows as JSON array text, "[...]" */
-  readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string>;
+  /** the rows as JSON array text, "[...]"; with `minIndex` only once the replica committed up to it (else BEHIND) */
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string>;
   /** several pre-serialised ops in one /batch call: per op its answer line, or an ApiError */
   batch(server: string, ops: string[]): Promise<(string | ApiError)[]>;
-  /** body is a pre-serialised {"shard","curr_idx","data"} so one string serves every replica */
-  writeRaw(server: string, body: string): Promise<void>;
-  update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined>;
-  del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined>;
+  /** body is a pre-serialised {"shard","curr_idx","data"} (and "term" to a primary); resolves with the answer text */
+  writeRaw(server: string, body: string): Promise<string>;
+  /** `old`: the row before (to undo it on assignment 2's path); `index`: the primary's log index (with `term`) */
+  update(server: string, shard: string, keyCol: string, key: number, row: Row, term?: number): Promise<ChangeAnswer>;
+  del(server: string, shard: string, keyCol: string, key: number, term?: number): Promise<ChangeAnswer>;
   copy(server: string, shards: string[]): Promise<Record<string, Row[]>>;
   digest(server: string, shards: string[]): Promise<Record<string, ShardDigest>>;
   rollback(server: string, shard: string, keyCol: string, remove: number[], restore: Row[]): Promise<void>;
@@ -124,7 +133,7 @@ export class HttpShardClient implements ShardClient {
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return text;
     if (res.statusCode >= 400 && res.statusCode < 500) throw errorFromBody(res.statusCode, text);
-    throw new UpstreamError(server, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    throw new UpstreamError(server, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`, codeOf(text));
   }
 
   async heartbeat(server: string, timeoutMs: number): Promise<{ storeId?: string } | undefined> {
@@ -151,8 +160,8 @@ export class HttpShardClient implements ShardClient {
     await this.call(server, 'POST', '/config', JSON.stringify({ schema, shards, reset: shards }));
   }
 
-  async readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
-    const body = await this.call(server, 'POST', '/read', readBody(shard, keyCol, low, high));
+  async readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string> {
+    const body = await this.call(server, 'POST', '/read', readBody(shard, keyCol, low, high, minIndex));
     return dataArray(body);
   }
 
@@ -163,18 +172,39 @@ export class HttpShardClient implements ShardClient {
     return lines.map(parseBatchLine);
   }
 
-  async writeRaw(server: string, body: string): Promise<void> {
-    await this.call(server, 'POST', '/write', body);
+  writeRaw(server: string, body: string): Promise<string> {
+    return this.call(server, 'POST', '/write', body);
   }
 
-  async update(server: string, shard: string, keyCol: string, key: number, row: Row): Promise<Row | undefined> {
-    const t = await this.call(server, 'PUT', '/update', JSON.stringify({ shard, [keyCol]: key, data: row, return_old: true }));
-    return (JSON.parse(t) as { old?: Row }).old;
+  async state(server: string, timeoutMs: number): Promise<StateReport> {
+    const j = JSON.parse(await this.call(server, 'GET', '/state', undefined, timeoutMs)) as { store?: string; shards?: Record<string, ShardState> };
+    return { store: j.store, shards: j.shards ?? {} };
   }
 
-  async del(server: string, shard: string, keyCol: string, key: number): Promise<Row | undefined> {
-    const t = await this.call(server, 'DELETE', '/del', JSON.stringify({ shard, [keyCol]: key, return_old: true }));
-    return (JSON.parse(t) as { old?: Row }).old;
+  async vote(server: string, body: VoteBody, timeoutMs: number): Promise<VoteAnswer> {
+    return JSON.parse(await this.call(server, 'POST', '/repl/vote', JSON.stringify(body), timeoutMs)) as VoteAnswer;
+  }
+
+  async promote(server: string, body: PromoteBody, timeoutMs: number): Promise<{ term: number; commitIndex: number; index?: number }> {
+    return JSON.parse(await this.call(server, 'POST', '/repl/promote', JSON.stringify(body), timeoutMs)) as { term: number; commitIndex: number; index?: number };
+  }
+
+  async members(server: string, body: MembersBody, timeoutMs: number): Promise<void> {
+    await this.call(server, 'POST', '/repl/members', JSON.stringify(body), timeoutMs);
+  }
+
+  async recreate(server: string, body: { shard: string; term: number; floor: number }, timeoutMs: number): Promise<void> {
+    await this.call(server, 'POST', '/repl/recreate', JSON.stringify(body), timeoutMs);
+  }
+
+  async update(server: string, shard: string, keyCol: string, key: number, row: Row, term?: number): Promise<ChangeAnswer> {
+    const t = await this.call(server, 'PUT', '/update', JSON.stringify({ shard, [keyCol]: key, data: row, return_old: true, term }));
+    return JSON.parse(t) as ChangeAnswer;
+  }
+
+  async del(server: string, shard: string, keyCol: string, key: number, term?: number): Promise<ChangeAnswer> {
+    const t = await this.call(server, 'DELETE', '/del', JSON.stringify({ shard, [keyCol]: key, return_old: true, term }));
+    return JSON.parse(t) as ChangeAnswer;
   }
 
   async copy(server: string, shards: string[]): Promise<Record<string, Row[]>> {
@@ -199,5 +229,15 @@ export class HttpShardClient implements ShardClient {
     await Promise.all([...this.pools.values(), ...this.hbPools.values()].map((p) => p.destroy().catch(() => undefined)));
     this.pools.clear();
     this.hbPools.clear();
+  }
+}
+
+/** The `code` of a 5xx body, when it names one. */
+function codeOf(text: string): ErrorCode | undefined {
+  try {
+    const c = (JSON.parse(text) as { code?: unknown }).code;
+    return isErrorCode(c) ? c : undefined;
+  } catch {
+    return undefined;
   }
 }

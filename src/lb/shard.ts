@@ -41,7 +41,23 @@ export interface ShardExecOptions {
   ring: { slots?: number; vnodes?: number; hash?: RingHash };
 }
 
+/** The shard's primary as the shard manager knows it. Written only by lb/primaries.ts; saved with the metadata. */
+export interface Lead {
+  primary?: string;
+  /** the newest term the LB started an election of (saved before any vote is asked, so never reused) */
+  term: number;
+  /** the highest log index the LB had a 200 for: reads pass it as minIndex, so no acknowledged change is missed */
+  acked: number;
+  /** why the shard has no primary now: the body of the 503 NO_PRIMARY writes get */
+  reason?: string;
+  /** when an election last failed (a write does not start another within a heartbeat interval) */
+  failedAt?: number;
+  /** an election is queued or running in the executor */
+  electing?: boolean;
+}
+
 export class Shard {
+  readonly lead: Lead = { term: 0, acked: 0 };
   /** every server the topology places this shard on, serving or not */
   replicas: string[] = [];
   /** replicas added to a shard that already holds data, until their first copy finished: not counted as voters */
@@ -55,6 +71,11 @@ export class Shard {
    */
   readonly known = new KeySet();
   readonly pending = new Set<number>();
+  /**
+   * keys of inserts answered INDETERMINATE (logged by the primary, not known committed): they may exist, so an
+   * update or delete of one goes to the primary, which knows, instead of being refused here as not found
+   */
+  readonly maybe = new Set<number>();
   validIdx = 0;
   /**
    * the key index holds every stored key (a new shard, or one rebuilt from a serving replica after an LB restart);
@@ -204,11 +225,14 @@ export class Shard {
     } catch (e) {
       err = e;
     }
+    const maybe = err instanceof ApiError && err.code === 'INDETERMINATE';
     for (const op of batch) {
       if (err === undefined && !op.commit) continue;
       for (const k of op.keys) {
         this.pending.delete(k);
         if (err === undefined) this.known.add(k);
+        if (err === undefined) this.maybe.delete(k);
+        else if (maybe) this.maybe.add(k);
       }
     }
     if (err === undefined) {

@@ -106,6 +106,8 @@ export async function verifyCluster(cluster: Cluster, shards?: string[], timeout
             const serving = view.ready.includes(server);
             if (!serving) return { server, serving };
             try {
+              // a replica learns a commit a moment after the primary answered: compare at the acknowledged position
+              await cluster.caughtUp(server, id, 1000);
               const d = (await withTimeout(cluster.digest(server, [id]), timeoutMs))[id];
               return d ? { server, serving, digest: d } : { server, serving, error: 'no such shard on the server' };
             } catch (e) {

@@ -11,12 +11,30 @@ import { createLogger } from '../shared/log.js';
 import type { ShardStore } from './store.js';
 import { batchErrorLine, STORE_ID_HEADER } from '../shared/wire.js';
 import { randomUUID } from 'node:crypto';
+import { Replication, type KeyView } from './replication.js';
+import type { BaseOp } from './wal-format.js';
+import { installReplRoutes } from './repl-routes.js';
+import { notPrimary } from '../core/repl-errors.js';
+import { ApiError } from '../core/errors.js';
 
 export interface ServerAppOptions {
   store: ShardStore;
   serverId: string;
   /** request body limit in bytes (copy-back batches are large) */
   maxBody?: number;
+  /** how long a write with a term waits for its commit (SHARDCTL_COMMIT_TIMEOUT_MS, 2 s) */
+  commitTimeoutMs?: number;
+  /** keepBehind of the primary's retention floor (SHARDCTL_KEEP_BEHIND, 1000 entries) */
+  keepBehind?: number;
+  /** receives the replication state the app creates (tests, shutdown) */
+  onReplication?: (r: Replication) => void;
+}
+
+/** A non-negative integer field, or undefined when absent. */
+function optNat(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('INVALID_FIELD', `${name} must be a non-negative integer`);
+  return v;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
@@ -51,7 +69,12 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shards = parseShardList(b.shards);
     store.configure(sch, shards);
     // Not in the assignment: "reset": [...] empties shards before the LB refills them
-    if (b.reset !== undefined) store.reset(parseShardList(b.reset, 'reset'));
+    if (b.reset !== undefined) {
+      const reset = parseShardList(b.reset, 'reset');
+      // a shard with primaries is emptied by /repl/recreate, which keeps its term (a reset would forget it)
+      reset.forEach(legacyOnly);
+      store.reset(reset);
+    }
     await store.flush();
     log.info('configured', { shards });
     return c.json({ message: `${shards.map((s) => `${serverId}:${s}`).join(', ')} configured`, status: 'success' });
@@ -62,13 +85,58 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   const storeId = store.id ?? randomUUID();
   app.get('/heartbeat', (c) => c.body(null, 200, { [STORE_ID_HEADER]: storeId }));
 
+  const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind });
+  opts.onReplication?.(repl);
+  installReplRoutes(app, { repl, store, maxBody });
+  /** A term-less change to a replicated shard would bypass its log's order: refused (409). */
+  const legacyOnly = (shard: string) => {
+    const s = repl.get(shard);
+    if (s) throw notPrimary(shard, `${shard} is replicated with primaries; send the write with its term to its primary`, s.state.currentTerm, s.state.leader);
+  };
+  /** A replicated shard's write: the shard's state, or 409 when it has none (it never had a primary here). */
+  const replicated = (shard: string, term: number) => {
+    const s = repl.get(shard);
+    if (!s) {
+      schema();
+      store.count(shard); // unknown shard: 400
+      throw notPrimary(shard, `this server is not the primary of ${shard} in term ${term}`, 0, null);
+    }
+    return s;
+  };
+  const rowValues = (sch: { columns: string[] }, r: Row) => sch.columns.map((c) => r[c]);
+  const rowObject = (sch: { columns: string[] }, v: unknown[]): Row => Object.fromEntries(sch.columns.map((c, i) => [c, v[i] as string | number]));
+  /** Rows checked against the view (duplicates within the write too), recorded in it; the entry's rows. */
+  const checkInsert = (sch: { columns: string[] }, shard: string, view: KeyView, rows: Row[]): unknown[][] => {
+    const vals = rows.map((r) => rowValues(sch, r));
+    const seen = new Set<number>();
+    for (const v of vals) {
+      const k = v[0] as number;
+      if (seen.has(k) || view.get(k)) throw new ApiError('DUPLICATE_KEY', `Duplicate ${sch.columns[0]} ${k}: already stored in ${shard}`);
+      seen.add(k);
+    }
+    for (const v of vals) view.put(v[0] as number, v);
+    return vals;
+  };
+  const committedFields = (r: { index: number; term: number; commitIndex: number }) => `"index":${r.index},"term":${r.term},"commitIndex":${r.commitIndex}`;
+
+  const shardStates = () => {
+    const base = store.state() as unknown as Record<string, Record<string, unknown>>;
+    const r = repl.reports();
+    for (const [id, st] of Object.entries(base)) {
+      if (r[id]) Object.assign(st, r[id]);
+      else Object.assign(st, { last_term: 0, voted_for: null, primary: null, resyncing: false });
+    }
+    return base;
+  };
+
   /** Not in the assignment: this server's own state per shard (rows, log and commit positions, term, role). */
   app.get('/state', (c) =>
     c.json({
       server: serverId,
       durable: store.durable,
       replaying: store.replaying,
-      shards: store.state(),
+      store: storeId,
+      shards: shardStates(),
       wal: store.walStats,
       status: 'success',
     }),
@@ -107,6 +175,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shard = parseShardField(b);
     const remove = Array.isArray(b.remove) ? b.remove.map((k, i) => parseKey(k, `remove[${i}]`)) : [];
     const restore = Array.isArray(b.restore) ? b.restore.map((r, i) => parseRow(sch, r, `restore[${i}]`)) : [];
+    legacyOnly(shard);
     store.rollback(shard, remove, restore);
     await store.flush();
     return c.json({ message: `Rolled back ${remove.length + restore.length} entries`, status: 'success' });
@@ -117,6 +186,9 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const sch = schema();
     const shard = parseShardField(b);
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
+    const minIndex = optNat(b.minIndex, 'minIndex');
+    const rs = repl.get(shard);
+    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });
@@ -131,28 +203,77 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const b = await body(c);
     const sch = schema();
     if (!Array.isArray(b.ops)) fail('INVALID_FIELD', 'ops must be an array');
+    const batchTerm = optNat(b.term, 'term');
     let wrote = false;
-    const lines = (b.ops as unknown[]).map((op) => {
+    const lines: (string | Promise<string>)[] = [];
+    // writes with a term, per shard: one log entry (one fsync, one replication round) for all of them
+    const groups = new Map<string, { term: number; items: { at: number; rows: Row[]; currIdx: number }[] }>();
+    (b.ops as unknown[]).forEach((op, at) => {
       try {
         if (!isPlainObject(op)) fail('INVALID_FIELD', 'an op must be an object');
-        if (op.op === 'read') return JSON.stringify(store.read(parseShardField(op), parseKey(op.low, 'low'), parseKey(op.high, 'high')));
+        if (op.op === 'read') {
+          const shard = parseShardField(op);
+          const low = parseKey(op.low, 'low');
+          const high = parseKey(op.high, 'high');
+          const minIndex = optNat(op.minIndex, 'minIndex');
+          const s = minIndex === undefined ? undefined : repl.get(shard);
+          lines[at] = s ? s.readableAt(minIndex!).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
+          return;
+        }
         if (op.op === 'write' && isPlainObject(op.w)) {
           const w = op.w;
           const shard = parseShardField(w);
           if (!Array.isArray(w.data)) fail('INVALID_FIELD', 'data must be an array of rows');
           const rows = w.data.map((r, i) => parseRow(sch, r, `data[${i}]`));
+          const currIdx = w.curr_idx === undefined ? 0 : parseKey(w.curr_idx, 'curr_idx');
+          const term = optNat(w.term, 'term') ?? batchTerm;
+          if (term !== undefined) {
+            const g = groups.get(shard) ?? { term, items: [] };
+            g.items.push({ at, rows, currIdx });
+            groups.set(shard, g);
+            lines[at] = '';
+            return;
+          }
+          legacyOnly(shard);
           const n = store.write(shard, rows);
           wrote = true;
-          return `{"current_idx":${(w.curr_idx === undefined ? 0 : parseKey(w.curr_idx, 'curr_idx')) + n}}`;
+          lines[at] = `{"current_idx":${currIdx + n}}`;
+          return;
         }
-        return fail('INVALID_FIELD', 'op must be "read" or "write"');
+        fail('INVALID_FIELD', 'op must be "read" or "write"');
       } catch (e) {
-        return batchErrorLine(e);
+        lines[at] = batchErrorLine(e);
       }
     });
-    // one fsync for every write of the batch, before any of them is answered
+    // one fsync for every term-less write of the batch, before any of them is answered
     if (wrote) await store.flush();
-    return c.body(lines.join('\n'), 200, { 'content-type': 'text/plain; charset=UTF-8' });
+    await Promise.all(
+      [...groups].map(async ([shard, g]) => {
+        const refused = new Map<number, string>();
+        try {
+          const r = await replicated(shard, g.term).write(
+            g.term,
+            (view) => {
+              const ops: BaseOp[] = [];
+              for (const it of g.items) {
+                try {
+                  ops.push({ op: 'write', rows: checkInsert(sch, shard, view, it.rows) });
+                } catch (e) {
+                  refused.set(it.at, batchErrorLine(e));
+                }
+              }
+              return ops.length === 0 ? undefined : ops.length === 1 ? ops[0] : { op: 'batch', ops };
+            },
+            repl.commitTimeoutMs,
+          );
+          for (const it of g.items) lines[it.at] = refused.get(it.at) ?? `{"current_idx":${it.currIdx + it.rows.length},${committedFields(r!)}}`;
+        } catch (e) {
+          for (const it of g.items) lines[it.at] = refused.get(it.at) ?? batchErrorLine(e);
+        }
+      }),
+    );
+    const out = await Promise.all(lines);
+    return c.body(out.join('\n'), 200, { 'content-type': 'text/plain; charset=UTF-8' });
   }));
 
   app.post('/write', mutating(async (c) => {
@@ -162,6 +283,12 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const currIdx = b.curr_idx === undefined ? store.has(shard) ? store.count(shard) : 0 : parseKey(b.curr_idx, 'curr_idx');
     if (!Array.isArray(b.data)) fail('INVALID_FIELD', 'data must be an array of rows');
     const rows = b.data.map((r, i) => parseRow(sch, r, `data[${i}]`));
+    const term = optNat(b.term, 'term');
+    if (term !== undefined) {
+      const r = (await replicated(shard, term).write(term, (view) => ({ op: 'write', rows: checkInsert(sch, shard, view, rows) }), repl.commitTimeoutMs))!;
+      return c.body(`{"message":"Data entries added","current_idx":${currIdx + rows.length},${committedFields(r)},"status":"success"}`, 200, JSON_HEADERS);
+    }
+    legacyOnly(shard);
     const n = store.write(shard, rows);
     await store.flush();
     return c.body(`{"message":"Data entries added","current_idx":${currIdx + n},"status":"success"}`, 200, JSON_HEADERS);
@@ -172,6 +299,23 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const sch = schema();
     const shard = parseShardField(b);
     const { key, row } = parseUpdateBody(sch, b);
+    const term = optNat(b.term, 'term');
+    if (term !== undefined) {
+      let old: unknown[] | undefined;
+      const r = (await replicated(shard, term).write(
+        term,
+        (view) => {
+          old = view.get(key);
+          if (!old) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+          const vals = rowValues(sch, { ...row, [sch.columns[0]]: key });
+          view.put(key, vals);
+          return { op: 'update', key, row: vals.slice(1) };
+        },
+        repl.commitTimeoutMs,
+      ))!;
+      return c.json({ message: `Data entry for ${sch.columns[0]}:${key} updated`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true && old ? { old: rowObject(sch, old) } : {}), status: 'success' });
+    }
+    legacyOnly(shard);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
     if (!store.update(shard, key, row)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
     await store.flush();
@@ -185,6 +329,22 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const sch = schema();
     const shard = parseShardField(b);
     const key = parseKey(b[sch.columns[0]], sch.columns[0]);
+    const term = optNat(b.term, 'term');
+    if (term !== undefined) {
+      let old: unknown[] | undefined;
+      const r = (await replicated(shard, term).write(
+        term,
+        (view) => {
+          old = view.get(key);
+          if (!old) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
+          view.put(key, null);
+          return { op: 'delete', key };
+        },
+        repl.commitTimeoutMs,
+      ))!;
+      return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true && old ? { old: rowObject(sch, old) } : {}), status: 'success' });
+    }
+    legacyOnly(shard);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
     if (!store.del(shard, key)) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
     await store.flush();
@@ -205,6 +365,12 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     '/write': ['POST'],
     '/update': ['PUT'],
     '/del': ['DELETE'],
+    '/repl/append': ['POST'],
+    '/repl/copy': ['POST'],
+    '/repl/vote': ['POST'],
+    '/repl/promote': ['POST'],
+    '/repl/members': ['POST'],
+    '/repl/recreate': ['POST'],
   });
   return app;
 }

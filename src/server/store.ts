@@ -7,7 +7,7 @@ import initSqlJs, { type Database, type SqlValue, type Statement } from 'sql.js'
 import { digestRows } from '../shared/digest.js';
 import { ApiError, fail } from '../core/errors.js';
 import { sameSchema, type Row, type Schema } from '../core/table.js';
-import type { LogEntry } from './wal-format.js';
+import type { BaseOp, EntryOp, LogEntry } from './wal-format.js';
 import { loadConfig, loadStoreId, saveConfig, ShardLog, shardDir, SLICE_MS, yieldNow, type WalStats } from './wal.js';
 
 interface ShardTable {
@@ -138,13 +138,17 @@ export class ShardStore {
       entry: (e: LogEntry) =>
         tx(() => {
           // every entry sets final values, so applying one the snapshot already reflects changes nothing
-          if (e.op === 'write') e.rows.forEach(upsert);
-          else if (e.op === 'update') upsert([e.key, ...e.row]);
-          else if (e.op === 'delete') t.del.run([e.key]);
-          else if (e.op === 'rollback') {
-            for (const k of e.remove) t.del.run([k]);
-            e.restore.forEach(upsert);
-          } else if (e.op === 'reset') this.db.exec(`DELETE FROM m."${id}"`);
+          const apply = (o: BaseOp) => {
+            if (o.op === 'write') o.rows.forEach(upsert);
+            else if (o.op === 'update') upsert([o.key, ...o.row]);
+            else if (o.op === 'delete') t.del.run([o.key]);
+            else if (o.op === 'rollback') {
+              for (const k of o.remove) t.del.run([k]);
+              o.restore.forEach(upsert);
+            } else if (o.op === 'reset') this.db.exec(`DELETE FROM m."${id}"`);
+          };
+          if (e.op === 'batch') e.ops.forEach(apply);
+          else if (e.op !== 'truncate') apply(e);
         }),
     });
     t.count = Number(this.db.exec(`SELECT COUNT(*) FROM m."${id}"`)[0].values[0][0]);
@@ -162,12 +166,160 @@ export class ShardStore {
       throw e;
     }
     for (const [id, log] of this.logs) {
+      // a replicated shard compacts under its replication state (replication.ts): at its applied position only
+      if (log.hard) continue;
       if (log.bytesSinceSnap >= this.snapshotBytes && !log.snapshotInProgress && !log.corrupt && this.tables.has(id)) void this.snapshot(id);
     }
   }
 
+  /** The shard's log on disk (undefined: memory only). */
+  logOf(shard: string): ShardLog | undefined {
+    return this.logs.get(shard);
+  }
+
+  /** Log bytes since the last snapshot that call for the next one. */
+  get snapshotThreshold(): number {
+    return this.snapshotBytes;
+  }
+
+  /**
+   * Makes one shard's appends durable (a replication call's single fsync). `inline`: a blocking fdatasync (a lone
+   * request); a primary passes false so its appends leave for the replicas while its own fsync runs.
+   */
+  async syncShard(shard: string, inline = this.writers <= 1): Promise<void> {
+    const log = this.logs.get(shard);
+    if (!log) return;
+    try {
+      await log.sync(inline);
+    } catch (e) {
+      this.opts.onFatal?.(e as Error);
+      throw e;
+    }
+  }
+
+  /**
+   * Applies one committed entry's change to the table (a replicated shard applies entries only once they are
+   * committed; nothing is logged here, the entry already is). Every op sets final values, so applying one the
+   * table already reflects changes nothing.
+   */
+  applyOp(shard: string, op: EntryOp): void {
+    const t = this.table(shard, true);
+    const ops: BaseOp[] = op.op === 'batch' ? op.ops : [op];
+    this.db.exec('BEGIN');
+    try {
+      for (const o of ops) {
+        if (o.op === 'write') {
+          for (const r of o.rows) {
+            const existed = this.values(t.get, [r[0] as SqlValue]).length > 0;
+            t.upsert.run(r as SqlValue[]);
+            if (!existed) t.count++;
+          }
+        } else if (o.op === 'update') {
+          const existed = this.values(t.get, [o.key]).length > 0;
+          t.upsert.run([o.key, ...o.row] as SqlValue[]);
+          if (!existed) t.count++;
+        } else if (o.op === 'delete') {
+          t.del.run([o.key]);
+          t.count -= this.db.getRowsModified();
+        } else if (o.op === 'rollback') {
+          for (const k of o.remove) {
+            t.del.run([k]);
+            t.count -= this.db.getRowsModified();
+          }
+          for (const r of o.restore) {
+            const existed = this.values(t.get, [r[0] as SqlValue]).length > 0;
+            t.upsert.run(r as SqlValue[]);
+            if (!existed) t.count++;
+          }
+        } else if (o.op === 'reset') {
+          this.db.exec(`DELETE FROM m."${shard}"`);
+          t.count = 0;
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** Replaces every row of the shard (a replica installing a full copy, or recreated empty). */
+  replaceRows(shard: string, rows: readonly unknown[][]): void {
+    const t = this.table(shard, true);
+    this.db.exec('BEGIN');
+    try {
+      this.db.exec(`DELETE FROM m."${shard}"`);
+      for (const r of rows) t.upsert.run(r as SqlValue[]);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+    t.count = rows.length;
+  }
+
+  /**
+   * Replaces every row of the shard, yielding every SLICE_MS (a large copy must not hold heartbeats up). Not
+   * atomic for readers: the caller refuses reads of the shard until it resolves.
+   */
+  async replaceRowsAsync(shard: string, rows: readonly unknown[][]): Promise<void> {
+    const t = this.table(shard, true);
+    const key = this.schema!.columns[0];
+    // time-sliced (SLICE_MS), one transaction per slice: the old rows go 2,000 at a time, then the new ones
+    let slice = Date.now();
+    const pause = async () => {
+      if (Date.now() - slice < SLICE_MS) return false;
+      await yieldNow();
+      slice = Date.now();
+      return true;
+    };
+    for (;;) {
+      this.db.exec(`DELETE FROM m."${shard}" WHERE "${key}" IN (SELECT "${key}" FROM m."${shard}" LIMIT 2000)`);
+      if (this.db.getRowsModified() === 0) break;
+      await pause();
+      if (!this.tables.has(shard)) return;
+    }
+    t.count = 0;
+    let k = 0;
+    while (k < rows.length) {
+      this.db.exec('BEGIN');
+      try {
+        do {
+          const end = Math.min(rows.length, k + 256);
+          for (; k < end; k++) t.upsert.run(rows[k] as SqlValue[]);
+        } while (k < rows.length && Date.now() - slice < SLICE_MS);
+        this.db.exec('COMMIT');
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+      t.count = k;
+      await pause();
+      if (!this.tables.has(shard)) return;
+    }
+    t.count = Number(this.db.exec(`SELECT COUNT(*) FROM m."${shard}"`)[0].values[0][0]);
+  }
+
+  /** The shard's row as column values, or undefined. */
+  rowValues(shard: string, key: number): unknown[] | undefined {
+    return this.values(this.table(shard).get, [key])[0];
+  }
+
+  /** Every row as column values in key order, a chunk at a time with the event loop free in between. */
+  async rowArrays(shard: string, chunk = 5000): Promise<unknown[][]> {
+    const out: unknown[][] = [];
+    let after = LOWEST_KEY;
+    for (;;) {
+      const vals = this.values(this.table(shard, true).after, [after, chunk]);
+      for (const v of vals) out.push(v);
+      if (vals.length < chunk) return out;
+      after = vals[vals.length - 1][0] as number;
+      await yieldNow();
+    }
+  }
+
   /** Writes a snapshot of the shard in the background and drops the log it covers. */
-  async snapshot(id: string): Promise<boolean> {
+  async snapshot(id: string, at?: { index: number; term: number }): Promise<boolean> {
     const log = this.logs.get(id);
     if (!log || !this.schema) return false;
     const cols = this.schema.columns;
@@ -176,7 +328,7 @@ export class ShardStore {
         const t = this.tables.get(id);
         if (!t) throw new Error(`shard ${id} was dropped`);
         return this.values(t.after, [after ?? LOWEST_KEY, limit]);
-      });
+      }, 2000, at);
     } catch (e) {
       this.opts.warn?.('snapshot failed', { shard: id, err: String(e) });
       return false;
@@ -263,9 +415,13 @@ export class ShardStore {
     }
   }
 
+  /** Called with a shard's id when its table is dropped (a schema change): its replication state goes with it. */
+  readonly onDrop: ((shard: string) => void)[] = [];
+
   private drop(id: string): void {
     const t = this.tables.get(id);
     if (!t) return;
+    for (const f of this.onDrop) f(id);
     for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all, t.after]) s.free();
     this.db.exec(`DROP TABLE IF EXISTS m."${id}"`);
     this.tables.delete(id);

@@ -65,7 +65,7 @@ test('scan: a record of another format version is refused, not treated as damage
 });
 
 test('planReplay: skips what the snapshot covers, refuses gaps (table)', () => {
-  const cases: { after: number; ids: number[]; want: { apply: number[]; last: number } | 'gap' }[] = [
+  const cases: { after: number; ids: (number | { cut: number })[]; want: { apply: number[]; last: number } | 'gap' }[] = [
     { after: 0, ids: [], want: { apply: [], last: 0 } },
     { after: 0, ids: [1, 2, 3], want: { apply: [0, 1, 2], last: 3 } },
     { after: 2, ids: [1, 2, 3, 4], want: { apply: [2, 3], last: 4 } },
@@ -74,6 +74,13 @@ test('planReplay: skips what the snapshot covers, refuses gaps (table)', () => {
     { after: 0, ids: [2], want: 'gap' },
     { after: 2, ids: [1, 2, 4], want: 'gap' },
     { after: 0, ids: [1, 2, 2], want: 'gap' },
+    // a truncate record cuts the tail read so far; the log goes on from the cut
+    { after: 0, ids: [1, 2, 3, { cut: 2 }, 2, 3], want: { apply: [0, 4, 5], last: 3 } },
+    { after: 0, ids: [1, 2, 3, { cut: 4 }, 4], want: { apply: [0, 1, 2, 4], last: 4 } },
+    { after: 0, ids: [1, 2, { cut: 2 }, 3], want: 'gap' },
+    // the cut entries were after a snapshot at 3 that came later: what follows at or below 3 is skipped
+    { after: 3, ids: [4, 5, { cut: 2 }, 2, 3, 4], want: { apply: [5], last: 4 } },
+    { after: 3, ids: [{ cut: 4 }, 4], want: { apply: [1], last: 4 } },
   ];
   for (const c of cases) {
     const got = planReplay(c.after, c.ids);

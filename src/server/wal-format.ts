@@ -21,16 +21,25 @@ const MAGIC1 = 0x4c; // 'L'
 /** a record larger than this is taken as a damaged length (a /write body is at most a few MiB) */
 export const MAX_PAYLOAD = 256 * 1024 * 1024;
 
-/** One change to a shard, as logged. `i` is the shard's log index (1, 2, ...), `t` the term (0 until primaries exist). */
-export type LogEntry =
-  | { i: number; t: number; op: 'write'; rows: unknown[][] }
-  | { i: number; t: number; op: 'update'; key: number; row: unknown[] }
-  | { i: number; t: number; op: 'delete'; key: number }
-  | { i: number; t: number; op: 'rollback'; remove: number[]; restore: unknown[][] }
-  | { i: number; t: number; op: 'reset' };
+/** A change without its index and term: what a replication entry carries as `op` (REPLICATION.md). */
+export type BaseOp =
+  | { op: 'write'; rows: unknown[][] }
+  | { op: 'update'; key: number; row: unknown[] }
+  | { op: 'delete'; key: number }
+  | { op: 'rollback'; remove: number[]; restore: unknown[][] }
+  | { op: 'reset' }
+  /** the first entry of a primary's term: committing it commits everything before (Raft §5.4.2) */
+  | { op: 'noop' };
 
-/** An entry without its index and term (the log assigns those on append). */
-export type EntryOp = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'i' | 't'> : never) : never;
+/** An entry's change: one op, or several client writes the LB sent together (one entry, one fsync). */
+export type EntryOp = BaseOp | { op: 'batch'; ops: BaseOp[] };
+
+/**
+ * One record of a shard's log. `i` is the shard's log index (1, 2, ...), `t` the term (0 for a shard written
+ * without primaries, assignment 2's mode). `truncate` is not an entry: it cuts every entry with index >= i
+ * logged before it (a replica dropping an uncommitted tail the primary does not have); the next entry is i.
+ */
+export type LogEntry = (EntryOp & { i: number; t: number }) | { i: number; t: number; op: 'truncate' };
 
 const CRC_TABLE = (() => {
   const t = new Int32Array(256);
@@ -162,17 +171,24 @@ export function entryPayload(e: LogEntry): string {
 /**
  * Checks that entries continue the log without a gap: after a snapshot at `after`, the first applied entry must
  * be after+1 and each next one the previous + 1. Entries at or before `after` (kept in a segment the snapshot
- * covers) are skipped. Returns the entries to apply, or the reason the sequence is broken.
+ * covers) are skipped. A cut `{cut: k}` (a truncate record) drops the entries with index >= k read so far, and
+ * the log goes on from k. Returns the entries to apply (positions in `ids`), or the reason the sequence is broken.
  */
-export function planReplay(after: number, indexes: number[]): { apply: number[]; last: number } | { gap: string } {
+export function planReplay(after: number, ids: readonly (number | { cut: number })[]): { apply: number[]; last: number } | { gap: string } {
   const apply: number[] = [];
   let last = after;
-  for (let k = 0; k < indexes.length; k++) {
-    const i = indexes[k];
-    if (i <= after && apply.length === 0) continue;
-    if (i !== last + 1) return { gap: `entry ${i} follows entry ${last}` };
+  const indexOf = (k: number) => ids[k] as number;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k];
+    if (typeof id !== 'number') {
+      while (apply.length > 0 && indexOf(apply[apply.length - 1]) >= id.cut) apply.pop();
+      last = Math.max(after, Math.min(last, id.cut - 1));
+      continue;
+    }
+    if (id <= after && apply.length === 0 && last === after) continue;
+    if (id !== last + 1) return { gap: `entry ${id} follows entry ${last}` };
     apply.push(k);
-    last = i;
+    last = id;
   }
   return { apply, last };
 }

@@ -6,15 +6,15 @@ import type { Context, Hono } from 'hono';
 import { ApiError, failureBody, type ErrorCode } from '../core/errors.js';
 import type { Logger } from './log.js';
 
-export function jsonFailure(c: Context, status: number, message: string, code?: ErrorCode): Response {
-  return c.json(failureBody(message, code), status as 400);
+export function jsonFailure(c: Context, status: number, message: string, code?: ErrorCode, extra?: Readonly<Record<string, unknown>>): Response {
+  return c.json(extra ? { ...failureBody(message, code), ...extra } : failureBody(message, code), status as 400);
 }
 
 /** Installs onError and notFound; `routes` maps each known path to its methods, so a wrong method is a 405. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installErrorHandlers(app: Hono<any>, log: Logger): void {
   app.onError((err, c) => {
-    if (err instanceof ApiError) return jsonFailure(c, err.status, err.message, err.code);
+    if (err instanceof ApiError) return jsonFailure(c, err.status, err.message, err.code, err.extra);
     if (err instanceof SyntaxError) return jsonFailure(c, 400, `<Error> Request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
     log.error('internal error', { path: c.req.path, err: err instanceof Error ? err.stack : String(err) });
     return jsonFailure(c, 500, `<Error> Internal error: ${err instanceof Error ? err.message : String(err)}`, 'INTERNAL');

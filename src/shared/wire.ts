@@ -5,17 +5,30 @@
  */
 import { ApiError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 
-/** A shard write body, serialised once for every replica: {"shard","curr_idx","data"}. */
-export function writeBody(shard: string, currIdx: number, rowsJson: string): string {
-  return `{"shard":${JSON.stringify(shard)},"curr_idx":${currIdx},"data":${rowsJson}}`;
+/**
+ * A shard write body, serialised once: {"shard","curr_idx","data"}, plus "term" when it goes to the shard's
+ * primary (core/REPLICATION.md: the primary refuses a term it does not lead).
+ */
+export function writeBody(shard: string, currIdx: number, rowsJson: string, term?: number): string {
+  const t = term === undefined ? '' : `"term":${term},`;
+  return `{"shard":${JSON.stringify(shard)},"curr_idx":${currIdx},${t}"data":${rowsJson}}`;
 }
 
-export function readBody(shard: string, keyCol: string, low: number, high: number): string {
-  return `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}}`;
+/** A /read body; `minIndex` (a replica answers once its commit position reached it) when the LB knows one. */
+export function readBody(shard: string, keyCol: string, low: number, high: number, minIndex?: number): string {
+  const m = minIndex === undefined ? '' : `,"minIndex":${minIndex}`;
+  return `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}${m}}`;
 }
 
-export function batchReadOp(shard: string, low: number, high: number): string {
-  return `{"op":"read","shard":${JSON.stringify(shard)},"low":${low},"high":${high}}`;
+export function batchReadOp(shard: string, low: number, high: number, minIndex?: number): string {
+  const m = minIndex === undefined ? '' : `,"minIndex":${minIndex}`;
+  return `{"op":"read","shard":${JSON.stringify(shard)},"low":${low},"high":${high}${m}}`;
+}
+
+/** The log index a primary's 200 names (`"index":N` in a /write body or a /batch answer line), if any. */
+export function indexOf(answer: string): number | undefined {
+  const m = /"index":(\d+)/.exec(answer);
+  return m ? Number(m[1]) : undefined;
 }
 
 export function batchWriteOp(body: string): string {

@@ -15,11 +15,11 @@ export interface CliResult {
 }
 
 /** A runner bound to a fresh SHARDCTL_HOME (so tests never touch ~/.shardctl); `.home` is that folder. */
-export function cliRunner(prefix: string): ((args: string[], timeoutMs?: number) => Promise<CliResult>) & { home: string } {
+export function cliRunner(prefix: string, env: Record<string, string> = {}): ((args: string[], timeoutMs?: number) => Promise<CliResult>) & { home: string } {
   const home = mkdtempSync(join(tmpdir(), prefix));
   const run = (args: string[], timeoutMs = 600_000) =>
     new Promise<CliResult>((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, env: { ...process.env, SHARDCTL_HOME: home, NO_COLOR: '1', SHARDCTL_URL: '' } }, (err, stdout, stderr) =>
+      execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, env: { ...process.env, SHARDCTL_HOME: home, NO_COLOR: '1', SHARDCTL_URL: '', ...env } }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });

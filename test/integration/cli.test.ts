@@ -35,7 +35,7 @@ test('up, init, write, read, update, del, status, kill, down: a whole session', 
   assert.deepEqual(JSON.parse(read.stdout).data, [{ Stud_id: 1, Stud_name: 'A', Stud_marks: 28 }]);
   const status = await sh(['status', '--name', name]);
   assert.equal(status.code, 0);
-  assert.match(status.stdout, /sh1\s+\[0, 4096\)\s+1\s+Server0 Server3 Server5/);
+  assert.match(status.stdout, /sh1\s+\[0, 4096\)\s+1\s+Server[035] \(1\)\s+Server0 Server3 Server5/, 'the PRIMARY (term) column');
   const kill = await sh(['kill', 'server3', '--name', name]);
   assert.equal(kill.code, 0, kill.stderr);
   await until('Server3 back', async () => {

@@ -16,11 +16,13 @@ function serverPid(stateDir: string, name: string): number {
   return list.find((e) => e.name === name)!.pid;
 }
 
-test('kill a server during concurrent writes: detected, respawned, refilled; every acknowledged write readable', async (t) => {
+test('kill a server during concurrent writes: detected, respawned, caught up; every acknowledged write readable', async (t) => {
   const lb = await startLb(FAST_HB);
   t.after(() => lb.stop());
   assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
   const acked: number[] = [];
+  // Server3 leads a shard: a write of that shard in flight when it dies is indeterminate (may or may not commit)
+  const maybe: number[] = [];
   let next = 0;
   let stop = false;
   const writer = async () => {
@@ -28,6 +30,7 @@ test('kill a server during concurrent writes: detected, respawned, refilled; eve
       const id = (next++ * 7919) % 16384;
       const r = await call(lb.url, 'POST', '/write', { data: [row(id)] });
       if (r.status === 200) acked.push(id);
+      else if (r.status === 503 && r.body.outcome === 'indeterminate') maybe.push(id);
       else assert.fail(`write ${id} refused: ${r.text}`);
     }
   };
@@ -47,8 +50,8 @@ test('kill a server during concurrent writes: detected, respawned, refilled; eve
   assert.notEqual(serverPid(lb.stateDir, 'Server3'), victim, 'a new process serves Server3');
   const ids = new Set((await allRows(lb.url)).map((r) => r.Stud_id));
   for (const id of acked) assert.ok(ids.has(id), `acknowledged write ${id} is lost`);
-  assert.equal(ids.size, acked.length);
-  await replicasIdentical(lb.url);
+  for (const id of ids) assert.ok(acked.includes(id) || maybe.includes(id), `row ${id} was never acknowledged nor indeterminate`);
+  await until('replicas identical', async () => replicasIdentical(lb.url).then(() => true), 5_000);
   assert.ok(recoveredMs < 10_000, `recovery took ${recoveredMs} ms`);
 });
 
@@ -81,20 +84,25 @@ test('SIGTERM to the LB stops every server it spawned', async () => {
   await until('servers gone', async () => pids.every((p) => !pidAlive(p)), 10_000);
 });
 
-test('after an LB crash, replicas that a half-done write left different are made identical before serving', async (t) => {
+test('a write straight to a server of a replicated shard is refused; a restarted LB adopts the primaries it recorded', async (t) => {
   const lb = await startLb(FAST_HB);
   assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
   await call(lb.url, 'POST', '/write', { data: [row(1), row(2)] });
-  // what a crash mid-write leaves: a row on one replica of sh1 only (Server0; sh1 also lives on Server3, Server5)
+  // assignment 2 needed a reconcile after a crash mid-write (a row on some replicas only); under primaries a replica
+  // takes changes only from its primary, so nothing can land on one replica behind the LB's back
   const servers = JSON.parse(readFileSync(join(lb.stateDir, 'servers.json'), 'utf8')) as { name: string; port: number }[];
   const s0 = servers.find((e) => e.name === 'Server0')!;
   const direct = await call(`http://127.0.0.1:${s0.port}`, 'POST', '/write', { shard: 'sh1', curr_idx: 2, data: [row(3)] });
-  assert.equal(direct.status, 200);
+  assert.equal(direct.status, 409, direct.text);
+  assert.equal(direct.body.code, 'NOT_PRIMARY');
+  const before = (await call(lb.url, 'GET', '/primaries')).body;
   await lb.stop('SIGKILL');
   const again = await startLb(FAST_HB, lb.stateDir);
   t.after(() => again.stop());
+  assert.deepEqual((await call(again.url, 'GET', '/primaries')).body, before, 'each recorded primary kept its term');
   await replicasIdentical(again.url);
   assert.deepEqual((await allRows(again.url)).map((r) => r.Stud_id), [1, 2]);
   const ev = (await call(again.url, 'GET', '/events')).body;
-  assert.ok(ev.events.some((e: { kind: string; shard?: string }) => e.kind === 'reconciled' && e.shard === 'sh1'));
+  assert.equal(ev.events.filter((e: { kind: string }) => e.kind === 'primary-adopted').length, 4);
+  assert.equal((await call(again.url, 'POST', '/write', { data: [row(3)] })).status, 200);
 });

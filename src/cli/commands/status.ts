@@ -8,7 +8,18 @@ interface Details {
   configured: boolean;
   servers: { name: string; status: string; url?: string; shards: string[]; stale: boolean; failures?: number; lastError?: string }[];
   unavailable?: string;
-  shards: { Shard_id: string; Stud_id_low: number; Shard_size: number; replicas: string[]; serving: string[]; rows: number; orphaned: boolean }[];
+  shards: {
+    Shard_id: string;
+    Stud_id_low: number;
+    Shard_size: number;
+    replicas: string[];
+    serving: string[];
+    rows: number;
+    orphaned: boolean;
+    primary?: string | null;
+    term?: number;
+    noPrimary?: string;
+  }[];
   incidents: Incident[];
 }
 interface Incident {
@@ -36,11 +47,12 @@ export async function statusCmd(o: GlobalOpts): Promise<void> {
     const stateOf = (r: string) => d.servers.find((x) => x.name === r)?.status ?? 'unknown';
     process.stdout.write(
       `${table(
-        ['SHARD', 'KEYS', 'ROWS', 'REPLICAS (serving)'],
+        ['SHARD', 'KEYS', 'ROWS', 'PRIMARY (term)', 'REPLICAS (serving)'],
         d.shards.map((s) => [
           s.orphaned ? chalk.red(s.Shard_id) : s.Shard_id,
           `[${s.Stud_id_low}, ${s.Stud_id_low + s.Shard_size})`,
           s.rows,
+          s.primary ? `${s.primary} (${s.term})` : s.noPrimary ? chalk.red(`none: ${s.noPrimary}`) : '-',
           s.replicas.map((r) => (s.serving.includes(r) ? r : chalk.red(`${r}(${stateOf(r)})`))).join(' ') || chalk.red('NONE: data unavailable'),
         ]),
       )}\n\n`,

@@ -189,7 +189,7 @@ export const CONSOLE_JS = String.raw`
   }
 
   // ------------------------------------------------------------------ incidents and events
-  var STEP = { spawned: 'spawned', configured: 'configured', copied: 'copied', serving: 'serving again', 'respawn-failed': 'respawn failed', dropped: 'dropped' };
+  var STEP = { spawned: 'spawned', configured: 'configured', copied: 'copied', 'caught-up': 'caught up', recreated: 'recreated', serving: 'serving again', 'respawn-failed': 'respawn failed', dropped: 'dropped' };
   function renderIncidents() {
     var list = state.incidents.slice().reverse();
     if (!list.length) { fill($('incidents'), h('li', { 'class': 'empty', text: 'No incidents: no server has failed since the cluster was configured.' })); return; }
@@ -211,6 +211,7 @@ export const CONSOLE_JS = String.raw`
   }
   function stepText(e) {
     if (e.kind === 'copied') return 'copied ' + num(e.rows) + ' rows of ' + e.shard + (e.ms !== undefined ? ' in ' + dur(e.ms) : '');
+    if (e.kind === 'caught-up') return 'caught up ' + e.shard + ' (' + num(e.rows) + ' rows) by its primary' + (e.ms !== undefined ? ' in ' + dur(e.ms) : '');
     if (e.kind === 'spawned') return 'spawned' + (e.detail ? ' at ' + e.detail : '') + (e.ms !== undefined ? ' (' + dur(e.ms) + ')' : '');
     if (e.kind === 'configured') return 'configured with ' + (e.detail || '');
     return (STEP[e.kind] || e.kind) + (e.kind === 'serving' ? '' : e.detail ? ': ' + e.detail : '');

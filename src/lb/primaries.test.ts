@@ -1,0 +1,230 @@
+/**
+ * The shard manager (lb/primaries.ts) against fake shard servers that answer by core/replog.ts's rules
+ * (fake-repl.ts): who it elects, what it saves before asking for votes, how fast a shard without a primary
+ * refuses, and what a 409 or a fenced primary leads to.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { emptyLog, type LogEntry, type LogState } from '../core/replog.js';
+import { ShardMap } from '../core/shard-map.js';
+import { createLogger } from '../shared/log.js';
+import { Mutex } from '../shared/mutex.js';
+import type { ServerRuntime } from '../runtime/runtime.js';
+import { Coalescer } from './coalescer.js';
+import { Topo, type LbContext } from './context.js';
+import { EventLog } from './events.js';
+import { FakeReplServers } from './fake-repl.js';
+import { MetaStore } from './metadata.js';
+import { Primaries } from './primaries.js';
+import { PrimaryWrites } from './primary-writes.js';
+import { ServerTable } from './servers.js';
+import { resolveSettings } from './settings.js';
+import { Shard } from './shard.js';
+
+const SCHEMA = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] as ('Number' | 'String')[] };
+const row = (id: number) => ({ Stud_id: id, Stud_name: `S${id}`, Stud_marks: '1' });
+
+/** A log of `terms.length` entries, entry i of term terms[i]; committed up to `commit` (default all). */
+function logOf(terms: number[], commit = terms.length): LogState<null> {
+  const entries: LogEntry<null>[] = terms.map((t, i) => ({ index: i + 1, term: t, op: null }));
+  return { ...emptyLog<null>(), currentTerm: Math.max(0, ...terms), entries, commitIndex: commit };
+}
+
+async function world(servers = ['Server0', 'Server1', 'Server2'], shards = ['sh1']) {
+  const fake = new FakeReplServers();
+  const meta = await MetaStore.open();
+  const s = resolveSettings({ heartbeat: { intervalMs: 500, timeoutMs: 200, misses: 3 } });
+  const c: LbContext = {
+    s,
+    log: createLogger('primaries-test'),
+    runtime: {} as ServerRuntime,
+    client: new Coalescer(fake),
+    events: new EventLog(),
+    meta,
+    now: Date.now,
+    rand: (n) => Math.floor(Math.random() * n),
+    topo: new Topo(),
+    servers: new ServerTable(Date.now),
+    membership: new Mutex(),
+    inflight: 0,
+    closed: false,
+    uncommitted: new Set(),
+  };
+  const pm = new Primaries(c);
+  const fault: string[] = [];
+  const writes = new PrimaryWrites(c, pm, (name, why) => {
+    fault.push(`${name}: ${why}`);
+    pm.fenced(name, why);
+  });
+  c.topo.schema = SCHEMA;
+  c.topo.map = new ShardMap(shards.map((id, i) => ({ Stud_id_low: i * 4096, Shard_id: id, Shard_size: 4096 })));
+  for (const d of c.topo.map.shards) {
+    const sh = new Shard(d, 'Stud_id', { applyBatch: writes.applyBatch, load: () => 0, lingerAt: 8, lingerMs: 1, maxBatchRows: 5000, ring: {} });
+    sh.replicas = [...servers];
+    c.topo.shards.set(d.Shard_id, sh);
+  }
+  for (const name of servers) {
+    await fake.config(name, SCHEMA, shards);
+    const e = c.servers.add(name, shards, 'serving');
+    e.url = `http://127.0.0.1:1/${name}`;
+    for (const id of shards) c.topo.shard(id)!.addReady(name);
+  }
+  return { fake, meta, c, pm, writes, fault, sh: (id = 'sh1') => c.topo.shard(id)! };
+}
+
+test('the election picks the most up-to-date log by (last term, last index), at a term above every one seen', async () => {
+  const w = await world();
+  w.fake.set('Server0', 'sh1', logOf([1, 1, 1, 1, 1])); // longest, but of an older term
+  w.fake.set('Server1', 'sh1', logOf([1, 2, 2], 2));
+  w.fake.set('Server2', 'sh1', logOf([1, 1]));
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  assert.deepEqual(w.pm.view(), { primaries: { sh1: 'Server1' }, terms: { sh1: 3 } });
+  // acked is the new primary's commit position after its no-op committed: every earlier entry included
+  assert.equal(w.sh().lead.acked, 4);
+  assert.deepEqual(w.meta.load()!.primaries, { sh1: 'Server1' });
+  assert.deepEqual(w.meta.load()!.terms, { sh1: 3 });
+  // the loser's uncommitted tail of term 1 was replaced by the new primary's log
+  assert.deepEqual(w.fake.log('Server0', 'sh1').entries.map((e) => e.term), [1, 2, 2, 3]);
+});
+
+test('the new term is saved to the metadata before any vote is asked', async () => {
+  const w = await world();
+  const seen: number[] = [];
+  w.fake.onVote = (_server, b) => seen.push(w.meta.load()!.terms.sh1 - b.term);
+  w.sh().lead.term = 6; // recorded by an earlier LB: never reused, though every server reports less
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  assert.equal(w.sh().lead.term, 7);
+  assert.deepEqual(seen, [0, 0, 0], 'the term voted in was on disk at every vote');
+  const first = w.fake.calls.findIndex((x) => x.startsWith('vote'));
+  assert.ok(w.fake.calls.slice(0, first).every((x) => x.startsWith('state')), w.fake.calls.join('\n'));
+});
+
+test('no majority answering: a write gets 503 NO_PRIMARY saying why within the deadline; nothing is logged', async () => {
+  const w = await world();
+  w.fake.paused.add('Server1');
+  w.fake.down.add('Server2');
+  const t0 = Date.now();
+  await assert.rejects(w.sh().write([row(1)], [1]), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'NO_PRIMARY');
+    assert.match(e.message, /refused: no primary for sh1 \(.*1 of its 3 replicas answered \(Server0\), 2 are needed/);
+    return true;
+  });
+  const took = Date.now() - t0;
+  assert.ok(took < 1500, `answered in ${took} ms`);
+  // a second write within the heartbeat interval does not wait for another election
+  const t1 = Date.now();
+  await assert.rejects(w.sh().write([row(2)], [2]), /NO_PRIMARY|no primary/);
+  assert.ok(Date.now() - t1 < 100);
+  assert.ok(!w.fake.calls.some((x) => x.startsWith('write') || x.startsWith('vote')), w.fake.calls.join('\n'));
+  // back: the heartbeat tick elects by itself and writes go through
+  w.fake.paused.delete('Server1');
+  w.pm.tick();
+  await w.sh().run(async () => undefined);
+  assert.equal(w.pm.view().primaries.sh1 !== undefined, true);
+  await w.sh().write([row(3)], [3]);
+  assert.deepEqual(w.fake.rows(w.pm.view().primaries.sh1, 'sh1'), [row(3)]);
+});
+
+test('a 409 NOT_PRIMARY from the recorded primary leads to a new election and the write lands on the new primary', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  const first = w.pm.view().primaries.sh1;
+  await w.sh().write([row(1)], [1]);
+  // another election behind this LB's back (an LB that ran before, say): the recorded primary is deposed
+  const other = ['Server0', 'Server1', 'Server2'].find((s) => s !== first)!;
+  const l = w.fake.log(other, 'sh1');
+  const term = l.currentTerm + 1;
+  for (const v of ['Server0', 'Server1', 'Server2']) await w.fake.vote(v, { shard: 'sh1', term, candidate: other, lastIndex: l.entries.length, lastTerm: l.entries.at(-1)!.term }, 100);
+  await w.fake.promote(other, { shard: 'sh1', term, replicas: [], voters: ['Server0', 'Server1', 'Server2'], addresses: {}, reported: {} }, 100);
+  await w.sh().write([row(2)], [2]);
+  const now = w.pm.view();
+  assert.ok(now.terms.sh1 > term, `elected again above ${term}: ${now.terms.sh1}`);
+  assert.deepEqual(w.fake.rows(now.primaries.sh1, 'sh1'), [row(1), row(2)]);
+  assert.ok(w.fake.calls.some((x) => x === `write ${first} sh1 t1`));
+});
+
+test('a primary that does not answer: the write is 503 INDETERMINATE, the primary fenced, the next write elects', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  const first = w.pm.view().primaries.sh1;
+  w.fake.down.add(first);
+  await assert.rejects(w.sh().write([row(1)], [1]), (e: Error & { code?: string }) => e.code === 'INDETERMINATE' && /may or may not have committed/.test(e.message));
+  assert.equal(w.fault.length, 1);
+  await w.sh().write([row(2)], [2]);
+  const now = w.pm.view().primaries.sh1;
+  assert.notEqual(now, first);
+  assert.deepEqual(w.fake.rows(now, 'sh1'), [row(2)]);
+});
+
+test('primaries of /init are spread: no server leads two shards while another leads none', async () => {
+  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
+  const plan = w.pm.placement();
+  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'init', { prefer: plan[id] }), true);
+  const leaders = Object.values(w.pm.view().primaries).sort();
+  assert.deepEqual(leaders, ['Server0', 'Server1', 'Server2']);
+  assert.deepEqual(w.pm.view().terms, { sh1: 1, sh2: 1, sh3: 1 });
+});
+
+test('LB restart: the recorded primary still leading the recorded term is adopted (no votes); any other answer elects above it', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  await w.sh().write([row(1)], [1]);
+  const { primaries, terms } = w.pm.view();
+  // a new LB: what it loaded from the metadata, nothing else
+  const again = await world();
+  for (const [k, v] of w.fake.logs) again.fake.logs.set(k, v);
+  again.sh().lead.primary = primaries.sh1;
+  again.sh().lead.term = terms.sh1;
+  assert.equal(await again.sh().run(() => again.pm.resumeLocked(again.sh())), true);
+  assert.deepEqual(again.pm.view(), { primaries, terms });
+  assert.equal(again.sh().lead.acked, 2, 'acked = the primary commit position (its no-op, then the write)');
+  assert.ok(!again.fake.calls.some((x) => x.startsWith('vote')), again.fake.calls.join('\n'));
+  assert.ok(again.c.events.list().some((e) => e.kind === 'primary-adopted'));
+  // recorded term behind what the primary leads (another LB elected meanwhile): elect, above every term seen
+  const third = await world();
+  for (const [k, v] of w.fake.logs) third.fake.logs.set(k, v);
+  third.sh().lead.primary = primaries.sh1;
+  third.sh().lead.term = terms.sh1 - 1 || 0;
+  assert.equal(await third.sh().run(() => third.pm.resumeLocked(third.sh())), true);
+  assert.ok(third.pm.view().terms.sh1 > terms.sh1);
+  assert.ok(third.fake.calls.some((x) => x.startsWith('vote')));
+});
+
+test('a voter answering with another store than recorded (its volume is gone) neither stands nor counts toward the majority', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  await w.sh().write([row(1)], [1]);
+  w.sh().known.add(1);
+  for (const e of w.c.servers.list()) e.storeId = `store-${e.name}`;
+  const p = w.pm.view().primaries.sh1;
+  const [a, b] = ['Server0', 'Server1', 'Server2'].filter((s) => s !== p);
+  // the primary dies; `a` comes back empty on a new volume: an empty log would win nothing, but its vote would let
+  // a stale candidate through; it must not count
+  w.fake.down.add(p);
+  w.fake.stores.set(a, 'store-new');
+  w.fake.set(a, 'sh1', (await import('../core/replog.js')).emptyLog());
+  w.pm.lost(w.sh(), p, 'test');
+  w.fake.paused.add(b);
+  assert.equal(await w.sh().run(() => w.pm.electLocked(w.sh(), 'test')), false);
+  assert.match(w.sh().lead.reason!, /0 of its 3 replicas answered/);
+  w.fake.paused.delete(b);
+  assert.equal(await w.sh().run(() => w.pm.electLocked(w.sh(), 'test')), false, `${b} and ${a} (lost) are not a majority`);
+  assert.match(w.sh().lead.reason!, new RegExp(`1 of its 3 replicas answered \\(${b}\\)`));
+});
+
+test('a promote answered 503 INDETERMINATE (in office, no-op not committed yet) is asked again at the same term', async () => {
+  const w = await world();
+  w.fake.slowPromotes = 1;
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  const promotes = w.fake.calls.filter((x) => x.startsWith('promote'));
+  assert.equal(promotes.length, 2);
+  assert.equal(promotes[0], promotes[1], 'the same server and term');
+  assert.equal(w.pm.view().terms.sh1, 1);
+  // twice slow: the election gives up with the reason; the next one goes a term higher
+  const v = await world();
+  v.fake.slowPromotes = 2;
+  assert.equal(await v.pm.elect(v.sh(), 'test'), false);
+  assert.match(v.sh().lead.reason!, /won term 1 but did not take office: .*not committed yet/);
+  assert.equal(await v.pm.elect(v.sh(), 'test'), true);
+  assert.equal(v.pm.view().terms.sh1, 2);
+});

@@ -1,0 +1,258 @@
+/**
+ * The shard manager (the assignment's): per shard its primary, its term and `acked` (Shard.lead), and the
+ * elections that change them (core/REPLICATION.md, "Elections"). The servers never elect themselves; they store
+ * a term and a vote and apply Raft's vote rule, so an election run twice (a retried call, a restarted LB) can
+ * never produce two primaries in one term or a primary missing an acknowledged write.
+ *
+ * An election runs in the shard's executor (Shard.run), so no write of the shard is sent meanwhile. Its steps:
+ * GET /state to the voters, planElection, save the new term (so a restarted LB never reuses it), /repl/vote to
+ * the plan's servers, tallyVotes, record the primary, /repl/promote; `acked` becomes the new primary's commit
+ * position (its no-op of the new term is committed, so that covers every earlier acknowledgement; Raft §8).
+ * A shard that could not elect keeps the reason, which writes get as 503 NO_PRIMARY, and is tried again every
+ * heartbeat tick.
+ */
+import { ApiError, fail } from '../core/errors.js';
+import { placePrimaries, planElection, resumeShard, type ReplicaReport } from '../core/election.js';
+import { tallyVotes } from '../core/replog.js';
+import { persist, sleep, type LbContext } from './context.js';
+import { UpstreamError, type StateReport } from './shard-client.js';
+import type { Lead, Shard } from './shard.js';
+
+/** Deadlines of the election calls (ms); a promote answered 503 INDETERMINATE (~3 s) is asked once more. */
+export const ELECTION_TIMEOUTS = { state: 500, vote: 500, promote: 3500 };
+
+export interface ElectOptions {
+  /** may vote but must not be chosen (a primary being removed by /rm) */
+  exclude?: string[];
+  /** elect even when a primary is recorded (an operator's /primary_elect, a 409 from the primary) */
+  force?: boolean;
+  /** among equally up-to-date replicas, this one (the placePrimaries choice at /init) */
+  prefer?: string;
+}
+
+export class Primaries {
+  constructor(private readonly c: LbContext) {}
+
+  /** shard -> primary, shard -> term (GET /primaries, /status). */
+  view(): { primaries: Record<string, string>; terms: Record<string, number> } {
+    const primaries: Record<string, string> = {};
+    const terms: Record<string, number> = {};
+    for (const d of this.c.topo.defs()) {
+      const sh = this.c.topo.shard(d.Shard_id);
+      if (!sh) continue;
+      if (sh.lead.primary) primaries[sh.id] = sh.lead.primary;
+      terms[sh.id] = sh.lead.term;
+    }
+    return { primaries, terms };
+  }
+
+  /** Primaries for shards without one, spread over servers (placePrimaries): the preferred candidates of /init. */
+  placement(): Record<string, string> {
+    const replicasOf: Record<string, string[]> = {};
+    for (const sh of this.c.topo.shards.values()) replicasOf[sh.id] = sh.voters();
+    return placePrimaries(replicasOf, this.view().primaries);
+  }
+
+  /** Runs an election in the shard's executor (queued behind the writes before it). Resolves true when won. */
+  elect(sh: Shard, why: string, o: ElectOptions = {}): Promise<boolean> {
+    if (sh.lead.electing) return Promise.resolve(false);
+    sh.lead.electing = true;
+    return sh
+      .run(() => (o.force || !sh.lead.primary ? this.electLocked(sh, why, o) : Promise.resolve(true)))
+      .catch(() => false)
+      .finally(() => (sh.lead.electing = false));
+  }
+
+  /**
+   * The primary a write goes to (caller holds the shard's lock): the recorded one, or one elected now; none ->
+   * 503 NO_PRIMARY with the reason. An election that failed within the last heartbeat interval is not run again
+   * by a write (the heartbeat tick retries), so a burst of writes to a shard that cannot elect answers at once.
+   */
+  async require(sh: Shard): Promise<{ primary: string; term: number }> {
+    const fresh = sh.lead.failedAt !== undefined && this.c.now() - sh.lead.failedAt < this.c.s.heartbeat.intervalMs;
+    if (!sh.lead.primary && !fresh) await this.electLocked(sh, 'a write found no primary');
+    if (sh.closed) throw new ApiError('NO_REPLICA', `Shard ${sh.id} was replaced meanwhile; refused, nothing was logged`);
+    if (!sh.lead.primary) throw this.noPrimary(sh);
+    return { primary: sh.lead.primary, term: sh.lead.term };
+  }
+
+  noPrimary(sh: Shard): ApiError {
+    const why = (sh.lead.reason ?? 'not elected yet').replace(`no primary for ${sh.id}: `, '');
+    return new ApiError('NO_PRIMARY', `refused: no primary for ${sh.id} (${why}); nothing was logged, retry shortly`);
+  }
+
+  /** The primary stopped being one (fenced, refused our term, did not answer): the next write or tick elects. */
+  lost(sh: Shard, server: string, why: string): void {
+    if (sh.lead.primary !== server) return;
+    sh.lead.primary = undefined;
+    sh.lead.reason = `${server}, its primary, ${why}; electing another`;
+    sh.lead.failedAt = undefined;
+    this.c.events.add({ kind: 'primary-lost', shard: sh.id, server, detail: why });
+  }
+
+  /** A server was fenced: every shard it led elects another. */
+  fenced(server: string, reason: string): void {
+    for (const sh of this.c.topo.shards.values()) {
+      if (sh.lead.primary !== server) continue;
+      this.lost(sh, server, `was fenced (${reason})`);
+      void this.elect(sh, `${server} was fenced`);
+    }
+  }
+
+  /** Every heartbeat tick: shards without a primary try again. */
+  tick(): void {
+    if (this.c.topo.unavailable || this.c.closed) return;
+    for (const sh of this.c.topo.shards.values()) if (!sh.lead.primary && !sh.closed && sh.replicas.length > 0) void this.elect(sh, 'retry');
+  }
+
+  /** POST /primary_elect: an election now (in each shard's executor); per shard its primary, or why none. */
+  async electNow(shards: string[]): Promise<Record<string, { primary?: string; term: number; reason?: string }>> {
+    this.c.topo.requireSchema();
+    const list = shards.map((id) => this.c.topo.shard(id) ?? fail('UNKNOWN_SHARD', `Shard ${id} is not defined`));
+    const out: Record<string, { primary?: string; term: number; reason?: string }> = {};
+    await Promise.all(
+      list.map(async (sh) => {
+        await sh.run(() => this.electLocked(sh, 'an operator asked (/primary_elect)', { force: true }));
+        out[sh.id] = { primary: sh.lead.primary, term: sh.lead.term, ...(sh.lead.primary ? {} : { reason: sh.lead.reason }) };
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Waits (at most `ms`) until the replica has applied every change the LB acknowledged, so replicas compared by
+   * GET /verify are compared at one position (a replica learns a commit a moment after the primary answered).
+   */
+  async caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    const sh = this.c.topo.shard(shard);
+    const end = this.c.now() + ms;
+    while (sh && this.c.now() < end) {
+      const s = (await this.stateOf(server))?.shards[shard];
+      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;
+      await sleep(20);
+    }
+  }
+
+  /** Acknowledged up to `index` (a 200 of the primary). */
+  acked(sh: Shard, index: number | undefined): void {
+    if (index !== undefined && index > sh.lead.acked) sh.lead.acked = index;
+  }
+
+  /**
+   * After an LB restart: keep the recorded primary when it still leads the recorded term and is ready
+   * (resumeShard), else elect at a term above every recorded and reported one. Caller holds the shard's lock.
+   */
+  async resumeLocked(sh: Shard): Promise<boolean> {
+    const p = sh.lead.primary;
+    for (let i = 0; i < 10 && p; i++) {
+      const st = await this.stateOf(p);
+      const s = st?.shards[sh.id];
+      const d = resumeShard({ primary: p, term: sh.lead.term }, s && { term: s.term, role: s.role === 'primary' ? 'primary' : 'replica', ready: s.ready === true, commitIndex: s.commit_index });
+      if (d.action === 'adopt') {
+        sh.lead.acked = d.acked;
+        sh.lead.reason = undefined;
+        this.c.events.add({ kind: 'primary-adopted', shard: sh.id, server: p, detail: `term ${d.term}, committed up to ${d.acked}` });
+        return true;
+      }
+      if (d.action === 'elect') break;
+      await sleep(100);
+    }
+    return this.electLocked(sh, p ? `resume: ${p} is not the ready primary of term ${sh.lead.term}` : 'resume: no primary recorded', {});
+  }
+
+  /** One election of `sh` (caller holds the shard's lock). Resolves true when a primary was elected and promoted. */
+  async electLocked(sh: Shard, why: string, o: ElectOptions = {}): Promise<boolean> {
+    const c = this.c;
+    const voters = sh.voters();
+    const states = await Promise.all(voters.map((v) => this.stateOf(v)));
+    if (sh.closed) return false;
+    const reports: ReplicaReport[] = [];
+    const stores: Record<string, string | undefined> = {};
+    // a voter that answers with another store than the LB recorded lost its volume: it forgot what it
+    // acknowledged, so it neither stands nor counts until recreated (rejoin.ts); unless the shard holds nothing
+    const empty = sh.indexed && sh.known.size === 0;
+    voters.forEach((v, i) => {
+      const s = states[i]?.shards[sh.id];
+      if (!s) return;
+      stores[v] = states[i]!.store;
+      const recorded = c.servers.get(v)?.storeId;
+      const lost = !empty && recorded !== undefined && states[i]!.store !== undefined && states[i]!.store !== recorded;
+      reports.push({ server: v, term: s.term, lastTerm: s.last_term, lastIndex: s.last_index, eligible: !s.replaying && !s.resyncing && !s.corrupt && !lost });
+    });
+    const others = this.view().primaries;
+    delete others[sh.id];
+    const plan = planElection({ shard: sh.id, voters, reports, knownTerm: sh.lead.term, exclude: o.exclude, primaries: others, prefer: o.prefer });
+    if (!plan.ok) return this.failed(sh, plan.reason);
+    // the term is on disk before anyone is asked to vote in it: a restarted LB never asks for it again
+    sh.lead.term = plan.term;
+    sh.lead.primary = undefined;
+    persist(c, true);
+    const answers: Record<string, boolean> = {};
+    const refusals: string[] = [];
+    await Promise.all(
+      plan.ask.map(async (v) => {
+        try {
+          const a = await c.client.vote(v, { shard: sh.id, term: plan.term, candidate: plan.candidate, lastIndex: plan.lastIndex, lastTerm: plan.lastTerm }, ELECTION_TIMEOUTS.vote);
+          answers[v] = a.granted === true;
+          if (!a.granted) refusals.push(`${v}: ${a.reason ?? 'refused'}`);
+          if (a.term > sh.lead.term) sh.lead.term = a.term; // the next attempt goes above it
+        } catch (e) {
+          refusals.push(`${v}: ${(e as Error).message}`);
+        }
+      }),
+    );
+    if (sh.closed) return false;
+    const tally = tallyVotes(voters, answers);
+    if (tally.outcome !== 'won')
+      return this.failed(sh, `the election of term ${plan.term} gave ${plan.candidate} ${tally.granted} of the ${tally.needed} votes it needs (${refusals.join('; ') || 'no answer'})`);
+    sh.lead.primary = plan.candidate;
+    persist(c, true);
+    try {
+      const addresses: Record<string, string> = {};
+      for (const r of sh.replicas) {
+        const u = c.servers.get(r)?.url;
+        if (u) addresses[r] = u;
+      }
+      const reported: Record<string, { lastIndex: number; store?: string }> = {};
+      for (const r of reports) reported[r.server] = { lastIndex: r.lastIndex, store: stores[r.server] };
+      const body = { shard: sh.id, term: plan.term, replicas: [...sh.replicas], voters, addresses, reported };
+      // 503 INDETERMINATE: it holds office but its no-op is not committed yet (a replica slow to answer); asking
+      // again at the same term waits on, where a new election would start over one term higher
+      const res = await c.client
+        .promote(plan.candidate, body, ELECTION_TIMEOUTS.promote)
+        .catch((e: unknown) => (e instanceof UpstreamError && e.code === 'INDETERMINATE' && !sh.closed ? c.client.promote(plan.candidate, body, ELECTION_TIMEOUTS.promote) : Promise.reject(e)));
+      if (sh.closed || sh.lead.primary !== plan.candidate || sh.lead.term !== plan.term) return false;
+      // its no-op of this term is committed, so its commit position covers every earlier acknowledgement
+      sh.lead.acked = Math.max(sh.lead.acked, res.commitIndex);
+    } catch (e) {
+      if (sh.lead.primary === plan.candidate) sh.lead.primary = undefined;
+      return this.failed(sh, `${plan.candidate} won term ${plan.term} but did not take office: ${(e as Error).message}`);
+    }
+    sh.lead.reason = undefined;
+    sh.lead.failedAt = undefined;
+    c.log.info('primary elected', { shard: sh.id, primary: plan.candidate, term: plan.term, why });
+    c.events.add({ kind: 'elected', shard: sh.id, server: plan.candidate, detail: `term ${plan.term} (${why})` });
+    return true;
+  }
+
+  private failed(sh: Shard, reason: string): false {
+    sh.lead.reason = reason;
+    sh.lead.failedAt = this.c.now();
+    this.c.log.warn('no primary', { shard: sh.id, reason });
+    return false;
+  }
+
+  /** A server's GET /state within the election deadline, or undefined. */
+  async stateOf(server: string): Promise<StateReport | undefined> {
+    const e = this.c.servers.get(server);
+    if (!e?.url) return undefined;
+    this.c.client.setAddress(server, e.url); // a fenced server's pool was dropped; it may answer all the same
+    try {
+      return await this.c.client.state(server, ELECTION_TIMEOUTS.state);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export type { Lead };
