@@ -249,7 +249,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (r.status !== 404) throw new Error(`GET /primaries answered ${r.status}`);
     if (!saidNoPrimaries) o.log('kill-primary: this LB has no primaries; killing a replica instead');
     saidNoPrimaries = true;
-    return { victim: choose([...shard.serving].sort(), rest)[0], note: `replica of ${shard.Shard_id} (the LB has no primaries)` };
+    return { victim: choose([...shard.serving].sort(), rest)[0], note: `a replica of ${shard.Shard_id}; the LB has no primaries` };
   };
   /** pause: one serving server, or every replica of one shard; frozen for f.pauseMs, then resumed (also on a throw) */
   const pauseFault = async (f: Fault): Promise<string> => {

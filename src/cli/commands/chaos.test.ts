@@ -1,0 +1,13 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chaosNemeses, NEMESIS_HELP } from './chaos.js';
+import { UsageError } from '../errors.js';
+import { NEMESES } from '../../bench/chaos-model.js';
+
+test('chaos --nemesis: parsed into nemeses, --kill-lb adds lb, a bad name is a usage error; --help explains each', () => {
+  assert.deepEqual(chaosNemeses(undefined, false), ['kill']);
+  assert.deepEqual(chaosNemeses(undefined, true), ['kill', 'lb']);
+  assert.deepEqual(chaosNemeses('pause,kill,restart-all,lb', false), ['pause', 'kill', 'restart-all', 'lb']);
+  assert.throws(() => chaosNemeses('kill,partition', false), (e: Error) => e instanceof UsageError && /no nemesis partition/.test(e.message));
+  for (const n of NEMESES) assert.match(NEMESIS_HELP, new RegExp(`\\n  ${n} `), n);
+});
