@@ -57,7 +57,10 @@ export async function chaosCmd(o: ChaosCliOpts): Promise<void> {
   // Ctrl-C or a kill while a server is frozen: resume it first, then die of the same signal as before
   const onSignal = (sig: NodeJS.Signals) => {
     info(`chaos: ${sig}: resuming any paused server before stopping`);
-    void paused.resumeAll().finally(() => {
+    void paused
+      .resumeAll()
+      .then((names) => info(`chaos: resumed ${names.join(', ') || 'nothing (none paused)'}`))
+      .finally(() => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.kill(process.pid, sig);
