@@ -30,13 +30,14 @@ interface ChaosCliOpts extends GlobalOpts {
 
 export async function chaosCmd(o: ChaosCliOpts): Promise<void> {
   const name = o.name ?? 'default';
-  const rec = readRecord(name);
-  if (!rec) throw new ExitError(`chaos kills servers, so it needs a cluster started here by \`shardctl up\` (none named ${name})`);
+  // options first: a typo is reported before anything else is looked at
   const durationMs = Number(o.duration) * 1000;
   if (!(durationMs >= 2000 && durationMs <= 3_600_000)) throw new UsageError('--duration must be between 2 and 3600 seconds');
   const killEveryMs = Number(o.killEvery) * 1000;
   if (!(killEveryMs >= 500)) throw new UsageError('--kill-every must be at least 0.5 seconds');
   const nemeses = chaosNemeses(o.nemesis, !!o.killLb);
+  const rec = readRecord(name);
+  if (!rec) throw new ExitError(`chaos kills servers, so it needs a cluster started here by \`shardctl up\` (none named ${name})`);
   if (o.init) {
     const cfg = typeof o.init === 'string' ? o.init : 'default';
     info(`initialising the cluster with configs/${cfg}.json`);
@@ -145,7 +146,7 @@ export function chaosNemeses(list: string | undefined, killLb: boolean): Nemesis
 }
 
 export const NEMESIS_HELP =
-  'faults to inject, comma-separated (default kill):\n' +
+  '\nNemeses (--nemesis, comma-separated; default kill):\n' +
   '  kill          a random serving server SIGKILLed (docker kill); the LB respawns it on its data\n' +
   '  pause         a random server (1 time in 3: every replica of one shard) frozen 1-6 s with SIGSTOP\n' +
   '                (docker pause), alive but silent, then resumed; chaos never leaves one paused, even on Ctrl-C\n' +
@@ -163,7 +164,7 @@ export function registerChaos(program: Command, common: Common, run: Runner): vo
     .option('--duration <seconds>', 'how long the load runs', '30')
     .option('--seed <n>', 'seed of the workload and the fault schedule', '1')
     .option('--kill-every <seconds>', 'mean time between faults', '5')
-    .option('--nemesis <list>', NEMESIS_HELP)
+    .option('--nemesis <list>', 'faults to inject, comma-separated: kill (default), pause, kill-primary, restart-all, lb (below)')
     .option('--kill-lb', 'same as adding lb to --nemesis')
     .option('--overlap', 'do not wait for the cluster to heal before the next fault (3 replicas tolerate one failure at a time)')
     .option('--writers <n>', 'concurrent writers', '4')
@@ -171,5 +172,6 @@ export function registerChaos(program: Command, common: Common, run: Runner): vo
     .option('--deleters <n>', 'concurrent deleters', '1')
     .option('--readers <n>', 'concurrent readers', '4')
     .option('--init [config]', 're-initialise first (replaces the data)')
+    .addHelpText('after', NEMESIS_HELP)
     .action(run(async (_o: unknown, c: Command) => chaosCmd(c.opts<ChaosCliOpts>())));
 }
