@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChaosModel, MAX_FAULTS, NEMESES, PAUSE_MAX_MS, PAUSE_MIN_MS, parseNemeses, planFaults, rowAt } from './chaos-model.js';
+import { ChaosModel, MAX_FAULTS, NEMESES, PAUSE_MAX_MS, PAUSE_MIN_MS, parseNemeses, planFaults, primaryOrReplica, rowAt } from './chaos-model.js';
 import { prng } from './workload.js';
 
 test('reads: settled keys are checked, in-flight and indeterminate ones are not', () => {
@@ -99,4 +99,24 @@ test('parseNemeses: the list, --kill-lb as an alias of lb, bad names refused (ta
     if (Array.isArray(want)) assert.deepEqual(r, { nemeses: want }, `${list} ${killLb}`);
     else assert.match('error' in r ? r.error : '', want, `${list}`);
   }
+});
+
+test('primaryOrReplica: the primary GET /primaries names; a replica chosen by pick when it answers 404; else refused (table)', () => {
+  const ok = (b: unknown) => ({ status: 200, text: JSON.stringify(b) });
+  const none = { status: 404, text: '{"message":"<Error> not found","status":"failure"}' };
+  const reps = ['Server5', 'Server0', 'Server3'];
+  const cases: [{ status: number; text: string }, number, { server: string; role: string } | RegExp][] = [
+    [ok({ primaries: { sh1: 'Server3', sh2: 'Server1' } }), 0.9, { server: 'Server3', role: 'primary' }],
+    [none, 0, { server: 'Server0', role: 'replica' }],
+    [none, 0.5, { server: 'Server3', role: 'replica' }],
+    [none, 0.99, { server: 'Server5', role: 'replica' }],
+    [ok({ primaries: { sh1: null } }), 0, /names no primary for sh1/],
+    [ok({}), 0, /names no primary for sh1/],
+    [{ status: 503, text: 'busy' }, 0, /answered 503/],
+  ];
+  for (const [answer, pick, want] of cases) {
+    if (want instanceof RegExp) assert.throws(() => primaryOrReplica('sh1', reps, answer, pick), want);
+    else assert.deepEqual(primaryOrReplica('sh1', reps, answer, pick), want, `${answer.status} ${pick}`);
+  }
+  assert.throws(() => primaryOrReplica('sh1', [], none), /no replica/);
 });

@@ -211,3 +211,25 @@ export function parseNemeses(list: string | undefined, killLb = false): { nemese
   if (out.length === 0) return { error: `--nemesis needs at least one of ${NEMESES.join(', ')}` };
   return { nemeses: out };
 }
+
+/**
+ * The victim of a primary kill on `shard`: its primary as the LB's `GET /primaries` answer names it, or, when the
+ * LB answers 404 there (no primaries yet), the replica `pick` chooses among `replicas` (sorted by name). Any other
+ * answer, or a 200 naming no primary for the shard, throws. Pure: the answer comes in as data.
+ */
+export function primaryOrReplica(
+  shard: string,
+  replicas: readonly string[],
+  answer: { status: number; text: string },
+  pick = 0,
+): { server: string; role: 'primary' | 'replica' } {
+  if (answer.status === 200) {
+    const p = (JSON.parse(answer.text) as { primaries?: Record<string, string | null> }).primaries?.[shard];
+    if (!p) throw new Error(`GET /primaries names no primary for ${shard}`);
+    return { server: p, role: 'primary' };
+  }
+  if (answer.status !== 404) throw new Error(`GET /primaries answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  if (!replicas.length) throw new Error(`shard ${shard} has no replica`);
+  const sorted = [...replicas].sort();
+  return { server: sorted[Math.min(sorted.length - 1, Math.floor(pick * sorted.length))], role: 'replica' };
+}

@@ -4,7 +4,7 @@
  * audited against the model of what was acknowledged (chaos-model.ts).
  */
 import { LbClient } from './driver.js';
-import { ChaosModel, planFaults, rowAt, type Fault, type Nemesis } from './chaos-model.js';
+import { ChaosModel, planFaults, primaryOrReplica, rowAt, type Fault, type Nemesis } from './chaos-model.js';
 import { prng, pickKeys, keySpace } from './workload.js';
 import { readAll, replicasIdentical, type Status } from './bench.js';
 
@@ -240,16 +240,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const shards = view.shards.filter((x) => x.serving.length > 0).sort((x, y) => x.Shard_id.localeCompare(y.Shard_id));
     if (!shards.length) throw new Error('no shard has a serving replica');
     const [shard, rest] = choose(shards, pick);
-    const r = await client.send('GET', '/primaries');
-    if (r.status === 200) {
-      const p = (JSON.parse(r.text) as { primaries?: Record<string, string | null> }).primaries?.[shard.Shard_id];
-      if (p) return { victim: p, note: `primary of ${shard.Shard_id}` };
-      throw new Error(`the LB names no primary for ${shard.Shard_id} now`);
-    }
-    if (r.status !== 404) throw new Error(`GET /primaries answered ${r.status}`);
+    const victim = primaryOrReplica(shard.Shard_id, shard.serving, await client.send('GET', '/primaries'), rest);
+    if (victim.role === 'primary') return { victim: victim.server, note: `primary of ${shard.Shard_id}` };
     if (!saidNoPrimaries) o.log('kill-primary: this LB has no primaries; killing a replica instead');
     saidNoPrimaries = true;
-    return { victim: choose([...shard.serving].sort(), rest)[0], note: `a replica of ${shard.Shard_id}; the LB has no primaries` };
+    return { victim: victim.server, note: `a replica of ${shard.Shard_id}; the LB has no primaries` };
   };
   /** pause: one serving server, or every replica of one shard; frozen for f.pauseMs, then resumed (also on a throw) */
   const pauseFault = async (f: Fault): Promise<string> => {
@@ -269,7 +264,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const ids: number[] = [];
     try {
-      for (const v of victims) ids.push(o.paused.add(v, await o.pause(v)));
+      for (const v of victims) {
+        // recorded before the pause is made: a Ctrl-C while `docker pause` runs still resumes it once it is done
+        const made = o.pause(v);
+        ids.push(o.paused.add(v, () => made.then((resume) => resume(), () => false)));
+        await made;
+      }
       o.log(`${at()}: paused ${what} for ${((f.pauseMs ?? 0) / 1000).toFixed(1)} s`);
       await sleep(f.pauseMs ?? 0);
     } finally {

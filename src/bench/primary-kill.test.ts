@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstAckAfter, primaryKillVictim } from './primary-kill.js';
+import { firstAckAfter } from './primary-kill.js';
 import { failoverRows, markdown, type BenchResults, type PrimaryKillResult } from './report.js';
-
-test('primaryKillVictim: the primary from GET /primaries; a replica when the LB answers 404; anything else refused', () => {
-  const ok = (b: unknown) => ({ status: 200, text: JSON.stringify(b) });
-  assert.deepEqual(primaryKillVictim('sh1', ['Server2', 'Server0'], ok({ primaries: { sh1: 'Server2', sh2: 'Server1' } })), { server: 'Server2', role: 'primary' });
-  assert.deepEqual(primaryKillVictim('sh1', ['Server2', 'Server0'], { status: 404, text: '{"message":"<Error> not found"}' }), { server: 'Server0', role: 'replica' });
-  assert.throws(() => primaryKillVictim('sh1', ['Server0'], ok({ primaries: { sh1: null } })), /names no primary for sh1/);
-  assert.throws(() => primaryKillVictim('sh1', ['Server0'], { status: 503, text: 'busy' }), /answered 503/);
-  assert.throws(() => primaryKillVictim('sh1', [], { status: 404, text: '' }), /no replica/);
-});
 
 test('firstAckAfter: the earliest 200 of the shard among writes sent at or after the kill', () => {
   const sent = [

@@ -8,6 +8,7 @@ import type { ShardDef } from '../core/shard-map.js';
 import { LbClient } from './driver.js';
 import { benchRow, pickKeys } from './workload.js';
 import { readAll, replicasIdentical, type Status } from './bench.js';
+import { primaryOrReplica } from './chaos-model.js';
 import type { PrimaryKillResult } from './report.js';
 
 export interface PrimaryKillDeps {
@@ -40,21 +41,6 @@ interface Sent {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const inShard = (s: ShardDef, k: number) => k >= s.Stud_id_low && k < s.Stud_id_low + s.Shard_size;
-
-/**
- * The victim of the shard: its primary from GET /primaries, or (404: this LB has none) its first replica by name.
- * Pure but for the answer it is given.
- */
-export function primaryKillVictim(shard: string, replicas: readonly string[], primaries: { status: number; text: string }): { server: string; role: 'primary' | 'replica' } {
-  if (primaries.status === 200) {
-    const p = (JSON.parse(primaries.text) as { primaries?: Record<string, string | null> }).primaries?.[shard];
-    if (!p) throw new Error(`GET /primaries names no primary for ${shard}`);
-    return { server: p, role: 'primary' };
-  }
-  if (primaries.status !== 404) throw new Error(`GET /primaries answered ${primaries.status}: ${primaries.text.slice(0, 200)}`);
-  if (!replicas.length) throw new Error(`shard ${shard} has no replica`);
-  return { server: [...replicas].sort()[0], role: 'replica' };
-}
 
 /**
  * The first write of the shard acknowledged among those sent at or after `killAt`: when it was answered, or
@@ -116,7 +102,7 @@ export async function runPrimaryKill(d: PrimaryKillDeps, st: Status, o: PrimaryK
     })();
 
     await sleep(o.steadyMs);
-    const victim = primaryKillVictim(target.Shard_id, replicas, await client.send('GET', '/primaries'));
+    const victim = primaryOrReplica(target.Shard_id, replicas, await client.send('GET', '/primaries'));
     if (victim.role === 'replica') d.progress(`primary kill: this LB has no /primaries endpoint; killing ${victim.server}, a replica of ${target.Shard_id}, instead`);
     const killAt = Date.now();
     await d.crash(victim.server);

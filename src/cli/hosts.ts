@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pidAlive, readServerPids, sameProcess, type Entry } from '../runtime/process.js';
 import { ExitError, UsageError } from './errors.js';
 import type { ClusterRecord } from './context.js';
-import { processDown, processKill, processKillAll, processPause, processResume, processUp, tail } from './process-cluster.js';
+import { processDown, processKill, processKillAll, processPause, processResume, processUp, tail, waitPortFree } from './process-cluster.js';
 
 export interface HostUpOptions {
   name: string;
@@ -71,6 +71,8 @@ export const processHost: Host = {
   },
   async crashLb(rec) {
     if (rec.lbPid && pidAlive(rec.lbPid)) process.kill(rec.lbPid, 'SIGKILL');
+    // gone only once its port is free (its threads outlive the main one by a few ms): then `up` can start it again
+    await waitPortFree(rec.port, 5000);
   },
   async pause(rec, server) {
     return { server, process: processPause(rec, server) };

@@ -149,5 +149,23 @@ export async function processKillAll(rec: ClusterRecord): Promise<number> {
   }
   const end = Date.now() + 5000;
   while (pids.some(pidAlive) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await waitPortFree(rec.port, Math.max(0, end - Date.now()));
   return pids.length;
+}
+
+/**
+ * Waits until nothing listens on the port (up to `ms`). A SIGKILLed LB reads as dead (its main thread a zombie)
+ * while its other threads are still exiting and its listening socket still open, for a few milliseconds: an
+ * immediate restart on the same port would find it taken.
+ */
+export async function waitPortFree(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const free = await checkPortFree(port).then(
+      () => true,
+      () => false,
+    );
+    if (free || Date.now() >= end) return free;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -51,7 +51,9 @@ test('chaos --nemesis on the process runtime', { timeout: 180_000 }, async (t) =
   });
 
   await t.test('pause, kill, restart-all and lb each run under load; nothing acknowledged lost or stale', async () => {
-    const r = await sh(['chaos', '--name', 'nemesis', '--init', '--nemesis', 'pause,kill,restart-all,lb', '--duration', '18', '--kill-every', '1.5', '--seed', '8', '--json']);
+    // bounded: 18 s of load, then recovery; a hang ends in a failure that shows what chaos said
+    const r = await sh(['chaos', '--name', 'nemesis', '--init', '--nemesis', 'pause,kill,restart-all,lb', '--duration', '18', '--kill-every', '1.5', '--seed', '8', '--json'], 120_000);
+    assert.ok(r.stdout, `chaos printed no report (exit ${r.code}); it said:\n${r.stderr}`);
     const report = JSON.parse(r.stdout);
     assert.equal(r.code, 0, `${r.stderr}\n${JSON.stringify(report.examples)}`);
     const counts = Object.fromEntries(report.nemeses.map((n: { nemesis: string; ran: number }) => [n.nemesis, n.ran]));
