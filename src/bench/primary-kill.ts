@@ -106,7 +106,7 @@ export async function runPrimaryKill(d: PrimaryKillDeps, st: Status, o: PrimaryK
     if (victim.role === 'replica') d.progress(`primary kill: this LB has no /primaries endpoint; killing ${victim.server}, a replica of ${target.Shard_id}, instead`);
     const killAt = Date.now();
     await d.crash(victim.server);
-    d.progress(`killed ${victim.server} (${victim.role} of ${target.Shard_id}) under ${o.ratePerSec} writes/s; waiting for ${target.Shard_id} to accept writes again`);
+    d.progress(`killed ${victim.server}, ${victim.role === 'primary' ? 'the primary' : 'a replica'} of ${target.Shard_id}, under ${o.ratePerSec} writes/s; waiting for ${target.Shard_id} to accept writes again`);
     let writableAt: number | undefined;
     while (Date.now() - killAt < o.maxWaitMs && (writableAt = firstAckAfter(sent, killAt)) === undefined) await sleep(5);
     await sleep(writableAt === undefined ? 0 : o.afterMs);

@@ -109,7 +109,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     const pk = await runPrimaryKill({ url, crash: (s) => crashServer(rec, s), progress: info }, await init('default'), { ...PRIMARY_KILL_DEFAULTS, seed: base.seed });
     failover.push(pk);
     say(
-      `${chalk.bold(pk.label)} killed ${pk.server} (${pk.role === 'primary' ? 'primary' : 'a replica: this LB has no /primaries'} of ${pk.shard}) under ${pk.ratePerSec} writes/s: ` +
+      `${chalk.bold(pk.label)} killed ${pk.server}, ${pk.role === 'primary' ? `the primary of ${pk.shard}` : `a replica of ${pk.shard} (this LB has no /primaries)`}, under ${pk.ratePerSec} writes/s: ` +
         `${pk.shard} accepted writes again ${pk.killToWritableMs < 0 ? 'never (within 30 s)' : `${pk.killToWritableMs} ms after the kill`}; ` +
         `${pk.writesAcked} of its writes acknowledged, ${pk.writesFailed} failed; acknowledged rows lost: ${pk.rowsLost}; replicas identical: ${pk.replicasIdentical ? 'yes' : 'NO'}`,
     );
