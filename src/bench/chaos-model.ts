@@ -135,26 +135,101 @@ export class ChaosModel {
   }
 }
 
+/**
+ * What a fault does (Jepsen's "nemeses"): `kill` SIGKILLs / `docker kill`s a random serving server; `pause`
+ * SIGSTOPs / `docker pause`s one (or every replica of one shard) for a while, then resumes it; `kill-primary` kills
+ * the primary of a random shard (a random replica while the LB has no primaries); `restart-all` kills every server
+ * and the LB at once and brings the cluster back as `shardctl up` does; `lb` kills the LB and restarts it.
+ */
+export type Nemesis = 'kill' | 'pause' | 'kill-primary' | 'restart-all' | 'lb';
+export const NEMESES: readonly Nemesis[] = ['kill', 'pause', 'kill-primary', 'restart-all', 'lb'];
+
+/** The shortest and longest pause (a seeded duration in between): long enough to be declared dead, short enough to end. */
+export const PAUSE_MIN_MS = 1000;
+export const PAUSE_MAX_MS = 6000;
+/** No schedule holds more faults than this, whatever the duration and the interval. */
+export const MAX_FAULTS = 1000;
+
 export interface Fault {
   atMs: number;
-  target: 'server' | 'lb';
-  /** chooses the victim among the servers alive at that moment: index = floor(pick * count) */
+  nemesis: Nemesis;
+  /** chooses the victim (a server, or a shard) among those alive at that moment: index = floor(pick * count) */
   pick: number;
+  /** pause: how long the victims stay stopped */
+  pauseMs?: number;
+  /** pause: every replica of one shard (the shard unavailable meanwhile) rather than one server */
+  wholeShard?: boolean;
 }
 
 /**
  * The fault schedule: one fault every `everyMs` (± a quarter, seeded), never in the first second or the last
- * 20 % of the run (so recovery can finish before the audit); with `killLb`, every third fault hits the LB.
+ * 20 % of the run (so recovery can finish before the audit), at most MAX_FAULTS. The nemeses come in rounds,
+ * each round a seeded shuffle of `nemeses`, so every nemesis runs once per round whatever the seed; a pause lasts
+ * PAUSE_MIN_MS..PAUSE_MAX_MS and takes a whole shard with probability 1/3. Same `rnd` sequence, same schedule.
  */
-export function planFaults(seed: number, durationMs: number, everyMs: number, killLb: boolean, rnd: () => number): Fault[] {
+export function planFaults(durationMs: number, everyMs: number, nemeses: readonly Nemesis[], rnd: () => number): Fault[] {
   const out: Fault[] = [];
-  void seed;
+  if (nemeses.length === 0 || !(everyMs > 0)) return out;
+  let round: Nemesis[] = [];
   let t = 1000 + everyMs * (0.5 + rnd() * 0.5);
-  let n = 0;
-  while (t < durationMs * 0.8) {
-    n++;
-    out.push({ atMs: Math.round(t), target: killLb && n % 3 === 0 ? 'lb' : 'server', pick: rnd() });
+  while (t < durationMs * 0.8 && out.length < MAX_FAULTS) {
+    if (round.length === 0) round = shuffle(nemeses, rnd);
+    const nemesis = round.shift()!;
+    const f: Fault = { atMs: Math.round(t), nemesis, pick: rnd() };
+    if (nemesis === 'pause') {
+      f.pauseMs = Math.round(PAUSE_MIN_MS + rnd() * (PAUSE_MAX_MS - PAUSE_MIN_MS));
+      f.wholeShard = rnd() < 1 / 3;
+    }
+    out.push(f);
     t += everyMs * (0.75 + rnd() * 0.5);
   }
   return out;
+}
+
+/** A seeded Fisher-Yates shuffle (a copy). */
+function shuffle<T>(xs: readonly T[], rnd: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/**
+ * `--nemesis kill,pause,...` (and `--kill-lb`, which adds `lb`): the distinct nemeses in the order given, or the
+ * reason the list is refused.
+ */
+export function parseNemeses(list: string | undefined, killLb = false): { nemeses: Nemesis[] } | { error: string } {
+  const names = (list ?? 'kill').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  if (killLb) names.push('lb');
+  const out: Nemesis[] = [];
+  for (const n of names) {
+    if (!(NEMESES as readonly string[]).includes(n)) return { error: `--nemesis: no nemesis ${n}; choose from ${NEMESES.join(', ')} (comma-separated)` };
+    if (!out.includes(n as Nemesis)) out.push(n as Nemesis);
+  }
+  if (out.length === 0) return { error: `--nemesis needs at least one of ${NEMESES.join(', ')}` };
+  return { nemeses: out };
+}
+
+/**
+ * The victim of a primary kill on `shard`: its primary as the LB's `GET /primaries` answer names it, or, when the
+ * LB answers 404 there (no primaries yet), the replica `pick` chooses among `replicas` (sorted by name). Any other
+ * answer, or a 200 naming no primary for the shard, throws. Pure: the answer comes in as data.
+ */
+export function primaryOrReplica(
+  shard: string,
+  replicas: readonly string[],
+  answer: { status: number; text: string },
+  pick = 0,
+): { server: string; role: 'primary' | 'replica' } {
+  if (answer.status === 200) {
+    const p = (JSON.parse(answer.text) as { primaries?: Record<string, string | null> }).primaries?.[shard];
+    if (!p) throw new Error(`GET /primaries names no primary for ${shard}`);
+    return { server: p, role: 'primary' };
+  }
+  if (answer.status !== 404) throw new Error(`GET /primaries answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  if (!replicas.length) throw new Error(`shard ${shard} has no replica`);
+  const sorted = [...replicas].sort();
+  return { server: sorted[Math.min(sorted.length - 1, Math.floor(pick * sorted.length))], role: 'replica' };
 }

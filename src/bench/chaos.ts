@@ -1,10 +1,10 @@
 /**
- * `shardctl chaos`: concurrent writers, updaters, deleters and readers for a while, servers (and with
- * --kill-lb the LB) killed on a seeded schedule, then everything read back and audited against the model of
- * what was acknowledged (chaos-model.ts).
+ * `shardctl chaos`: concurrent writers, updaters, deleters and readers for a while, faults of the chosen nemeses
+ * (kill, pause, kill-primary, restart-all, lb: chaos-model.ts) on a seeded schedule, then everything read back and
+ * audited against the model of what was acknowledged (chaos-model.ts).
  */
 import { LbClient } from './driver.js';
-import { ChaosModel, planFaults, rowAt, type Fault } from './chaos-model.js';
+import { ChaosModel, planFaults, primaryOrReplica, rowAt, type Fault, type Nemesis } from './chaos-model.js';
 import { prng, pickKeys, keySpace } from './workload.js';
 import { readAll, replicasIdentical, type Status } from './bench.js';
 
@@ -13,7 +13,7 @@ export interface ChaosOptions {
   durationMs: number;
   seed: number;
   killEveryMs: number;
-  killLb: boolean;
+  nemeses: Nemesis[];
   /** allow a fault while the cluster is still recovering from the last one (several replicas of a shard may die) */
   overlap: boolean;
   writers: number;
@@ -24,12 +24,68 @@ export interface ChaosOptions {
   crashLb: () => Promise<void>;
   /** the process runtime has no supervisor: bring the LB back after a crash */
   restartLb?: () => Promise<void>;
+  /** freezes a server (SIGSTOP / docker pause); resolves to what resumes it (false: it no longer runs) */
+  pause: (server: string) => Promise<() => Promise<boolean>>;
+  /** where every pause is recorded until resumed; its owner resumes them all on Ctrl-C too */
+  paused: PausedSet;
+  /** kills every server and the LB at once, then brings the cluster back as `shardctl up` does; resolves once the LB answers */
+  restartAll: () => Promise<void>;
   log: (msg: string) => void;
+}
+
+/**
+ * The servers chaos has paused and not resumed yet. Its one owner (the chaos command) resumes them all in a
+ * finally and on Ctrl-C, so a run never leaves a server frozen whatever ends it.
+ */
+export class PausedSet {
+  private readonly items = new Map<number, { server: string; resume: () => Promise<boolean> }>();
+  private next = 0;
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** Records a pause; the id is what `resume` takes. */
+  add(server: string, resume: () => Promise<boolean>): number {
+    this.items.set(++this.next, { server, resume });
+    return this.next;
+  }
+
+  /** Resumes one pause (once: it leaves the set first); false when the server no longer ran. */
+  async resume(id: number): Promise<boolean> {
+    const it = this.items.get(id);
+    if (!it) return false;
+    this.items.delete(id);
+    return it.resume();
+  }
+
+  /** Resumes every pause still recorded, each tried even if another fails; the names of those resumed. */
+  async resumeAll(): Promise<string[]> {
+    const out: string[] = [];
+    const ids = [...this.items.keys()];
+    await Promise.all(
+      ids.map(async (id) => {
+        const server = this.items.get(id)!.server;
+        if (await this.resume(id).catch(() => false)) out.push(server);
+      }),
+    );
+    return out;
+  }
+}
+
+/** Per nemesis: faults planned, run, failed (tried, and the fault could not be made), skipped (the load had ended). */
+export interface NemesisCount {
+  nemesis: Nemesis;
+  planned: number;
+  ran: number;
+  failed: number;
+  skipped: number;
 }
 
 export interface ChaosReport {
   seed: number;
   durationMs: number;
+  nemeses: NemesisCount[];
   faults: (Fault & { victim: string; ok: boolean; detail?: string })[];
   acknowledged: { writes: number; updates: number; deletes: number };
   indeterminate: number;
@@ -168,46 +224,125 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await sleep(50);
     }
   };
-  const faults = planFaults(o.seed, o.durationMs, o.killEveryMs, o.killLb, rnd);
+  type ClusterView = { servers: { name: string; status: string }[]; shards: { Shard_id: string; serving: string[]; replicas: string[] }[] };
+  const clusterView = async () => JSON.parse((await client.send('GET', '/cluster')).text) as ClusterView;
+  const at = () => `${((now() - t0) / 1000).toFixed(1)}s`;
+  /** `pick` in [0, 1) chooses one of `xs`; its remainder within that choice chooses again (a replica of a chosen shard) */
+  const choose = <T>(xs: readonly T[], pick: number): [T, number] => {
+    const i = Math.min(xs.length - 1, Math.floor(pick * xs.length));
+    return [xs[i], pick * xs.length - i];
+  };
+  const serving = async () => (await clusterView()).servers.filter((x) => x.status === 'serving').map((x) => x.name).sort();
+  let saidNoPrimaries = false;
+  /** the primary of the shard `pick` chooses, from the LB's GET /primaries; a serving replica of it while the LB has none */
+  const primaryVictim = async (pick: number): Promise<{ victim: string; note: string }> => {
+    const view = await clusterView();
+    const shards = view.shards.filter((x) => x.serving.length > 0).sort((x, y) => x.Shard_id.localeCompare(y.Shard_id));
+    if (!shards.length) throw new Error('no shard has a serving replica');
+    const [shard, rest] = choose(shards, pick);
+    const victim = primaryOrReplica(shard.Shard_id, shard.serving, await client.send('GET', '/primaries'), rest);
+    if (victim.role === 'primary') return { victim: victim.server, note: `primary of ${shard.Shard_id}` };
+    if (!saidNoPrimaries) o.log('kill-primary: this LB has no primaries; killing a replica instead');
+    saidNoPrimaries = true;
+    return { victim: victim.server, note: `a replica of ${shard.Shard_id}; the LB has no primaries` };
+  };
+  /** pause: one serving server, or every replica of one shard; frozen for f.pauseMs, then resumed (also on a throw) */
+  const pauseFault = async (f: Fault): Promise<string> => {
+    let victims: string[];
+    let what: string;
+    if (f.wholeShard) {
+      const shards = (await clusterView()).shards.filter((x) => x.replicas.length > 0).sort((x, y) => x.Shard_id.localeCompare(y.Shard_id));
+      if (!shards.length) throw new Error('no shard to pause');
+      const [shard] = choose(shards, f.pick);
+      victims = [...shard.replicas].sort();
+      what = `every replica of ${shard.Shard_id} (${victims.join(', ')})`;
+    } else {
+      const up = await serving();
+      if (!up.length) throw new Error('no serving server to pause');
+      victims = [choose(up, f.pick)[0]];
+      what = victims[0];
+    }
+    const ids: number[] = [];
+    try {
+      for (const v of victims) {
+        // recorded before the pause is made: a Ctrl-C while `docker pause` runs still resumes it once it is done
+        const made = o.pause(v);
+        ids.push(o.paused.add(v, () => made.then((resume) => resume(), () => false)));
+        await made;
+      }
+      o.log(`${at()}: paused ${what} for ${((f.pauseMs ?? 0) / 1000).toFixed(1)} s`);
+      await sleep(f.pauseMs ?? 0);
+    } finally {
+      const resumed = await Promise.all(ids.map((id) => o.paused.resume(id).catch(() => false)));
+      o.log(`${at()}: resumed ${victims.filter((_, i) => resumed[i]).join(', ') || 'nothing (no longer running)'}`);
+    }
+    return victims.join('+');
+  };
+  /** makes one fault; the victim's name, or throws why it could not */
+  const inject = async (f: Fault): Promise<{ victim: string; detail?: string }> => {
+    switch (f.nemesis) {
+      case 'lb':
+        await o.crashLb();
+        o.log(`${at()}: killed the LB`);
+        if (o.restartLb) await o.restartLb();
+        return { victim: 'lb' };
+      case 'restart-all':
+        o.log(`${at()}: killing every server and the LB at once, then bringing the cluster back`);
+        await o.restartAll();
+        o.log(`${at()}: the LB answers again after restart-all`);
+        return { victim: 'all' };
+      case 'pause':
+        return { victim: await pauseFault(f) };
+      case 'kill':
+      case 'kill-primary': {
+        let victim: string;
+        let detail: string | undefined;
+        if (f.nemesis === 'kill') {
+          const up = await serving();
+          if (!up.length) throw new Error('no serving server to kill');
+          victim = choose(up, f.pick)[0];
+        } else ({ victim, note: detail } = await primaryVictim(f.pick));
+        await o.crashServer(victim);
+        o.log(`${at()}: killed ${victim}${detail ? ` (${detail})` : ''}`);
+        if (!o.overlap) await detected(victim, 10_000);
+        return { victim, detail };
+      }
+    }
+  };
+  const faults = planFaults(o.durationMs, o.killEveryMs, o.nemeses, rnd);
   const done: ChaosReport['faults'] = [];
+  const skipped: Fault[] = [];
   const injector = async () => {
     for (const f of faults) {
       const wait = t0 + f.atMs - now();
       if (wait > 0) await sleep(wait);
       if (!o.overlap) await healthy(60_000);
-      if (f.target === 'lb') {
-        try {
-          await o.crashLb();
-          o.log(`${((now() - t0) / 1000).toFixed(1)}s: killed the LB`);
-          if (o.restartLb) await o.restartLb();
-          done.push({ ...f, victim: 'lb', ok: true });
-        } catch (e) {
-          done.push({ ...f, victim: 'lb', ok: false, detail: (e as Error).message });
-        }
+      // healing took the rest of the run: a fault now would no longer be under load
+      if (now() >= end) {
+        skipped.push(f);
         continue;
       }
       try {
-        const s = JSON.parse((await client.send('GET', '/cluster')).text) as { servers: { name: string; status: string }[] };
-        const up = s.servers.filter((x) => x.status === 'serving').map((x) => x.name).sort();
-        if (!up.length) continue;
-        const victim = up[Math.floor(f.pick * up.length)];
-        await o.crashServer(victim);
-        o.log(`${((now() - t0) / 1000).toFixed(1)}s: killed ${victim}`);
-        done.push({ ...f, victim, ok: true });
-        if (!o.overlap) await detected(victim, 10_000);
+        done.push({ ...f, ...(await inject(f)), ok: true });
       } catch (e) {
+        o.log(`${at()}: ${f.nemesis} failed: ${(e as Error).message}`);
         done.push({ ...f, victim: '?', ok: false, detail: (e as Error).message });
       }
     }
   };
 
-  await Promise.all([
-    injector(),
-    ...Array.from({ length: o.writers }, writer),
-    ...Array.from({ length: o.updaters }, (_, k) => updater(k)()),
-    ...Array.from({ length: o.deleters }, (_, k) => deleter(k)()),
-    ...Array.from({ length: o.readers }, (_, k) => reader(k)()),
-  ]);
+  try {
+    await Promise.all([
+      injector(),
+      ...Array.from({ length: o.writers }, writer),
+      ...Array.from({ length: o.updaters }, (_, k) => updater(k)()),
+      ...Array.from({ length: o.deleters }, (_, k) => deleter(k)()),
+      ...Array.from({ length: o.readers }, (_, k) => reader(k)()),
+    ]);
+  } finally {
+    // never leave a server frozen, whatever ended the run
+    if (o.paused.size) o.log(`resumed ${(await o.paused.resumeAll()).join(', ') || 'nothing'} left paused`);
+  }
 
   // let recovery finish, then audit
   o.log('load stopped; waiting for every server to serve again');
@@ -225,6 +360,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const report: ChaosReport = {
     seed: o.seed,
     durationMs: o.durationMs,
+    nemeses: o.nemeses.map((n) => ({
+      nemesis: n,
+      planned: faults.filter((f) => f.nemesis === n).length,
+      ran: done.filter((f) => f.nemesis === n && f.ok).length,
+      failed: done.filter((f) => f.nemesis === n && !f.ok).length,
+      skipped: skipped.filter((f) => f.nemesis === n).length,
+    })),
     faults: done,
     acknowledged: { writes: t.ackedWrites, updates: t.ackedUpdates, deletes: t.ackedDeletes },
     indeterminate: t.indeterminate,

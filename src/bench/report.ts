@@ -31,6 +31,27 @@ export interface RecoveryResult {
   rowsAfter: number;
 }
 
+/** A shard's primary (or, with no primaries, a replica) killed under steady writes (bench --analysis, after A-4). */
+export interface PrimaryKillResult {
+  label: string;
+  shard: string;
+  server: string;
+  /** replica: the LB has no GET /primaries, so a replica of the shard was killed instead */
+  role: 'primary' | 'replica';
+  ratePerSec: number;
+  /** writes of that shard acknowledged (before and after the kill) */
+  writesAcked: number;
+  /** writes of that shard that failed (5xx, broken connection) */
+  writesFailed: number;
+  /** writes of that shard sent after the kill and before it accepted writes again */
+  writesUntilWritable: number;
+  /** kill → the first 200 for a key of that shard among writes sent after the kill; -1 when none came */
+  killToWritableMs: number;
+  /** acknowledged writes of that shard not readable once the cluster recovered (must be 0) */
+  rowsLost: number;
+  replicasIdentical: boolean;
+}
+
 export interface BenchResults {
   tool: string;
   version: string;
@@ -42,6 +63,25 @@ export interface BenchResults {
   options: Record<string, unknown>;
   runs: RunResult[];
   recovery: RecoveryResult[];
+  /** absent in results written before the primary-kill measurement existed */
+  failover?: PrimaryKillResult[];
+}
+
+export const FAILOVER_HEAD = ['run', 'shard', 'killed', 'writes/s', 'kill → writable', 'writes acked', 'failed', 'rows lost', 'replicas identical'];
+
+/** One row per primary-kill measurement, for the terminal and report.md. */
+export function failoverRows(r: BenchResults): string[][] {
+  return (r.failover ?? []).map((x) => [
+    x.label,
+    x.shard,
+    `${x.server} (${x.role === 'primary' ? 'primary' : 'a replica: no /primaries'})`,
+    String(x.ratePerSec),
+    x.killToWritableMs < 0 ? 'never' : `${x.killToWritableMs} ms`,
+    String(x.writesAcked),
+    String(x.writesFailed),
+    String(x.rowsLost),
+    x.replicasIdentical ? 'yes' : 'NO',
+  ]);
 }
 
 const f1 = (n: number) => (Math.round(n * 10) / 10).toString();
@@ -97,6 +137,7 @@ export function markdown(r: BenchResults): string {
     );
     out += '\n';
   }
+  if (r.failover?.length) out += `\n## Primary kill under steady writes\n\n${table(FAILOVER_HEAD, failoverRows(r))}\n`;
   out += `\n![throughput and latency](chart.svg)\n`;
   return out;
 }
@@ -150,6 +191,11 @@ export function compare(oldR: BenchResults, newR: BenchResults): string[] {
   for (const rc of newR.recovery) {
     const o = oldR.recovery.find((x) => x.label === rc.label);
     if (o) out.push(`${rc.label} kill → serving: ${rc.killToServingMs} ms vs ${o.killToServingMs} ms (×${(rc.killToServingMs / Math.max(1, o.killToServingMs)).toFixed(2)})`);
+  }
+  for (const fk of newR.failover ?? []) {
+    const o = oldR.failover?.find((x) => x.label === fk.label);
+    if (o && fk.killToWritableMs >= 0 && o.killToWritableMs >= 0)
+      out.push(`${fk.label} kill → writable: ${fk.killToWritableMs} ms vs ${o.killToWritableMs} ms (×${(fk.killToWritableMs / Math.max(1, o.killToWritableMs)).toFixed(2)})`);
   }
   return out;
 }

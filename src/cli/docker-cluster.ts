@@ -5,7 +5,7 @@
 import { RuntimeError } from '../runtime/runtime.js';
 import { execa } from 'execa';
 import { docker, imageExists } from '../runtime/docker-cli.js';
-import { labels, lbContainerName, lbRunArgs, networkName, parsePs, psArgs, volumeName, LABEL_CLUSTER } from '../runtime/docker-args.js';
+import { killArgs, labels, lbContainerName, lbRunArgs, networkName, parsePs, pauseArgs, psArgs, unpauseArgs, unpauseNeedless, volumeName, LABEL_CLUSTER } from '../runtime/docker-args.js';
 import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { info } from './io.js';
@@ -144,6 +144,34 @@ export async function dockerKill(cluster: string, server: string): Promise<void>
   const ids = parsePs(await docker(psArgs(cluster, 'server', false, server))).filter((r) => r.server === server).map((r) => r.id);
   if (ids.length === 0) throw new RuntimeError(`no running server ${server} in cluster ${cluster}`);
   await docker(['kill', ...ids]);
+}
+
+/** `docker pause` of one running server's container (found by labels); its ids are what `dockerUnpause` needs. */
+export async function dockerPause(cluster: string, server: string): Promise<string[]> {
+  const ids = parsePs(await docker(psArgs(cluster, 'server', false, server)))
+    .filter((r) => r.server === server && r.state === 'running')
+    .map((r) => r.id);
+  if (ids.length === 0) throw new RuntimeError(`no running server ${server} in cluster ${cluster}`);
+  await docker(pauseArgs(ids), { timeoutMs: 30_000 });
+  return ids;
+}
+
+/** `docker unpause` of containers `dockerPause` froze; false when they are no longer paused or no longer exist. */
+export async function dockerUnpause(ids: string[]): Promise<boolean> {
+  try {
+    await docker(unpauseArgs(ids), { timeoutMs: 30_000 });
+    return true;
+  } catch (e) {
+    if (unpauseNeedless(String((e as RuntimeError).stderrTail ?? (e as Error).message))) return false;
+    throw e;
+  }
+}
+
+/** `docker kill` of every running container of the cluster at once (the LB and its servers): a power cut. */
+export async function dockerKillAll(cluster: string): Promise<number> {
+  const ids = parsePs(await docker(psArgs(cluster, undefined, false))).map((r) => r.id);
+  if (ids.length) await docker(killArgs(ids), { timeoutMs: 60_000 });
+  return ids.length;
 }
 
 export async function dockerPs(cluster: string): Promise<{ name: string; id: string; state: string }[]> {

@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { pidAlive, readServerPids, sameProcess } from '../runtime/process.js';
+import { pidAlive, readServerPids, sameProcess, type Entry } from '../runtime/process.js';
 import { ExitError, UsageError } from './errors.js';
 import type { ClusterRecord } from './context.js';
-import { processDown, processKill, processUp, tail } from './process-cluster.js';
+import { processDown, processKill, processKillAll, processPause, processResume, processUp, tail, waitPortFree } from './process-cluster.js';
 
 export interface HostUpOptions {
   name: string;
@@ -26,6 +26,13 @@ export interface PsRow {
   state: string;
 }
 
+/** What `Host.pause` froze, for `Host.resume`: the very process (pid and start time) or the containers. */
+export interface PausedRef {
+  server: string;
+  process?: Entry;
+  containers?: string[];
+}
+
 export interface Host {
   readonly kind: 'process' | 'docker';
   /** is the cluster's LB running? */
@@ -37,6 +44,12 @@ export interface Host {
   kill(rec: ClusterRecord, server: string): Promise<void>;
   /** crashes the LB itself */
   crashLb(rec: ClusterRecord): Promise<void>;
+  /** freezes one running server (SIGSTOP / docker pause): alive, holding its sockets, answering nothing */
+  pause(rec: ClusterRecord, server: string): Promise<PausedRef>;
+  /** resumes what `pause` froze (SIGCONT / docker unpause); false when it no longer runs (nothing to resume) */
+  resume(rec: ClusterRecord, ref: PausedRef): Promise<boolean>;
+  /** kills every server and the LB at once (SIGKILL / docker kill); their data stays; returns how many */
+  killAll(rec: ClusterRecord): Promise<number>;
   ps(rec: ClusterRecord): Promise<PsRow[]>;
   /** prints the tail of a log (the LB's, or a server's given as resolved by `resolve`), following it if asked */
   logs(rec: ClusterRecord, target: string, lines: number, follow: boolean, names: () => Promise<string[]>, resolve: (arg: string, names: string[]) => string): Promise<void>;
@@ -58,6 +71,17 @@ export const processHost: Host = {
   },
   async crashLb(rec) {
     if (rec.lbPid && pidAlive(rec.lbPid)) process.kill(rec.lbPid, 'SIGKILL');
+    // gone only once its port is free (its threads outlive the main one by a few ms): then `up` can start it again
+    await waitPortFree(rec.port, 5000);
+  },
+  async pause(rec, server) {
+    return { server, process: processPause(rec, server) };
+  },
+  async resume(_rec, ref) {
+    return !!ref.process && processResume(ref.process);
+  },
+  killAll(rec) {
+    return processKillAll(rec);
   },
   async ps(rec) {
     const rows: PsRow[] = [{ name: 'lb', id: String(rec.lbPid), state: rec.lbPid && pidAlive(rec.lbPid) ? 'running' : 'exited' }];
@@ -99,6 +123,15 @@ export const dockerHost: Host = {
   },
   async crashLb(rec) {
     await (await import('./docker-cluster.js')).dockerCrashLb(rec.name);
+  },
+  async pause(rec, server) {
+    return { server, containers: await (await import('./docker-cluster.js')).dockerPause(rec.name, server) };
+  },
+  async resume(_rec, ref) {
+    return !!ref.containers?.length && (await import('./docker-cluster.js')).dockerUnpause(ref.containers);
+  },
+  async killAll(rec) {
+    return (await import('./docker-cluster.js')).dockerKillAll(rec.name);
   },
   async ps(rec) {
     return (await import('./docker-cluster.js')).dockerPs(rec.name);

@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pidAlive, readServerPids, sameProcess } from '../runtime/process.js';
+import { pauseProcess, pidAlive, readServerPids, resumeProcess, sameProcess, type Entry } from '../runtime/process.js';
 import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { removeRecord, writeRecord, type ClusterRecord } from './context.js';
@@ -118,4 +118,54 @@ export function processKill(rec: ClusterRecord, server: string): number {
   if (!e || !sameProcess(e)) throw new ExitError(`server ${server} is not running`);
   process.kill(e.pid, 'SIGKILL');
   return e.pid;
+}
+
+/** SIGSTOPs one running server of the cluster; its entry (pid and start time) is what `processResume` needs. */
+export function processPause(rec: ClusterRecord, server: string): Entry {
+  const e = readServerPids(rec.stateDir).find((x) => x.name === server);
+  if (!e || !pauseProcess(e)) throw new ExitError(`server ${server} is not running`);
+  return e;
+}
+
+/** SIGCONTs a server `processPause` stopped, if that very process still runs; false when it is gone. */
+export function processResume(e: Entry): boolean {
+  return resumeProcess(e);
+}
+
+/**
+ * Every server and the LB SIGKILLed at once (a power cut), then waits (up to 5 s) until none runs, so the next
+ * `processUp` finds the port free. Their data stays. Returns how many processes it killed.
+ */
+export async function processKillAll(rec: ClusterRecord): Promise<number> {
+  const pids: number[] = [];
+  if (rec.lbPid && pidAlive(rec.lbPid)) pids.push(rec.lbPid);
+  for (const e of readServerPids(rec.stateDir)) if (sameProcess(e)) pids.push(e.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  const end = Date.now() + 5000;
+  while (pids.some(pidAlive) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await waitPortFree(rec.port, Math.max(0, end - Date.now()));
+  return pids.length;
+}
+
+/**
+ * Waits until nothing listens on the port (up to `ms`). A SIGKILLed LB reads as dead (its main thread a zombie)
+ * while its other threads are still exiting and its listening socket still open, for a few milliseconds: an
+ * immediate restart on the same port would find it taken.
+ */
+export async function waitPortFree(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const free = await checkPortFree(port).then(
+      () => true,
+      () => false,
+    );
+    if (free || Date.now() >= end) return free;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

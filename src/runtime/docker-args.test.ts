@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataVolumeArgs, dataVolumeLsArgs, dataVolumeName, ipArgs, lbRunArgs, parseIpUrls, parsePs, psArgs, serverRunArgs, volumeName } from './docker-args.js';
+import { dataVolumeArgs, dataVolumeLsArgs, dataVolumeName, ipArgs, killArgs, lbRunArgs, parseIpUrls, parsePs, pauseArgs, psArgs, serverRunArgs, unpauseArgs, unpauseNeedless, volumeName } from './docker-args.js';
 
 test('a server runs on the cluster network under its own name, labelled, never published', () => {
   const a = serverRunArgs({ cluster: 'c1', server: 'Server3', network: 'shardctl-c1', image: 'shardctl-server:1' });
@@ -70,4 +70,14 @@ test('server addresses: one inspect for several containers, parsed to URLs in or
   assert.deepEqual(parseIpUrls('192.168.0.3\n192.168.0.7\n', 5000), ['http://192.168.0.3:5000', 'http://192.168.0.7:5000']);
   assert.deepEqual(parseIpUrls('fd00::3\n', 5000), ['http://[fd00::3]:5000']);
   assert.equal(parseIpUrls('<no value>\n', 5000), undefined);
+});
+
+test('pause, unpause and kill take container ids; an unpause of a container gone or not paused needs no retry', () => {
+  assert.deepEqual(pauseArgs(['a1', 'b2']), ['pause', 'a1', 'b2']);
+  assert.deepEqual(unpauseArgs(['a1']), ['unpause', 'a1']);
+  assert.deepEqual(killArgs(['a1', 'b2']), ['kill', 'a1', 'b2']);
+  assert.equal(unpauseNeedless('Error response from daemon: Container a1 is not paused'), true);
+  assert.equal(unpauseNeedless('Error response from daemon: No such container: a1'), true);
+  assert.equal(unpauseNeedless('Error response from daemon: Container a1 is not running'), true);
+  assert.equal(unpauseNeedless('Cannot connect to the Docker daemon at unix:///var/run/docker.sock'), false);
 });

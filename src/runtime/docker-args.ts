@@ -140,6 +140,29 @@ export function psArgs(cluster: string, role?: 'lb' | 'server', all = true, serv
   ];
 }
 
+/** `docker pause` of containers (by id): their processes frozen (cgroup freezer), alive but silent. */
+export function pauseArgs(ids: readonly string[]): string[] {
+  return ['pause', ...ids];
+}
+
+/** `docker unpause` of containers `pauseArgs` froze. */
+export function unpauseArgs(ids: readonly string[]): string[] {
+  return ['unpause', ...ids];
+}
+
+/** `docker kill` (SIGKILL) of containers: a crash; the restart policy does not apply to a killed container. */
+export function killArgs(ids: readonly string[]): string[] {
+  return ['kill', ...ids];
+}
+
+/**
+ * Whether a failed `docker unpause` needs no retry: the container is no longer paused, or no longer exists
+ * (removed and replaced since). Anything else (the engine down) is a real failure.
+ */
+export function unpauseNeedless(stderr: string): boolean {
+  return /is not paused|No such container|is not running/i.test(stderr);
+}
+
 export interface PsRow {
   id: string;
   container: string;

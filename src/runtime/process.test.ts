@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidAlive, procStart, ProcessRuntime } from './process.js';
+import { pauseProcess, pidAlive, procStart, procState, ProcessRuntime, resumeProcess } from './process.js';
 
 test('the process runtime never adopts or signals a pid it did not start (a reboot, a reused pid)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'shardctl-pids-'));
@@ -34,4 +34,33 @@ test('the process runtime never adopts or signals a pid it did not start (a rebo
 test('procStart reads a live process start time, and none for a dead pid', () => {
   assert.match(procStart(process.pid) ?? '', /^\d+$/);
   assert.equal(procStart(2 ** 22 + 12345), undefined);
+});
+
+test('pauseProcess stops the very process (state T) and resumeProcess continues it; a reused pid is never signalled', async (t) => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  await new Promise((r) => child.once('spawn', r));
+  const pid = child.pid!;
+  const e = { name: 'Server0', pid, port: 1, start: procStart(pid) };
+  const stateSoon = async (want: string) => {
+    for (let i = 0; i < 100 && procState(pid) !== want; i++) await new Promise((r) => setTimeout(r, 10));
+    return procState(pid);
+  };
+  // another start time: the pid now names another process, which must not be stopped
+  assert.equal(pauseProcess({ ...e, start: String(Number(e.start) - 1) }), false);
+  assert.equal(await stateSoon('T'), 'S');
+  assert.equal(pauseProcess(e), true);
+  assert.equal(await stateSoon('T'), 'T', 'stopped: alive but silent');
+  assert.ok(pidAlive(pid), 'a stopped process is alive');
+  assert.equal(resumeProcess({ ...e, start: undefined }), false, 'no start time, no proof of identity: not signalled');
+  assert.equal(procState(pid), 'T');
+  assert.equal(resumeProcess(e), true);
+  assert.equal(await stateSoon('S'), 'S', 'running again');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(resumeProcess(e), false, 'gone: nothing to resume');
+  assert.equal(pauseProcess(e), false);
 });

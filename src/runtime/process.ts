@@ -13,7 +13,8 @@ import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState, 
 
 const SERVER_MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
-interface Entry {
+/** A server process the runtime started, as saved in servers.json. */
+export interface Entry {
   name: string;
   pid: number;
   port: number;
@@ -47,11 +48,45 @@ export function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // no /proc (not Linux): trust kill(0)
+  return procState(pid) !== 'Z';
+}
+
+/**
+ * Stops (SIGSTOP) a server process the runtime started: alive but silent, as a `docker pause`d container. Only the
+ * process of this entry (same pid and start time) is signalled; false when it no longer runs.
+ */
+export function pauseProcess(e: Entry): boolean {
+  if (!sameProcess(e)) return false;
+  try {
+    process.kill(e.pid, 'SIGSTOP');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resumes (SIGCONT) a process `pauseProcess` stopped, if it is still that process (same pid and start time): a
+ * pid reused since is never signalled. False when it is gone (the LB may have replaced it meanwhile).
+ */
+export function resumeProcess(e: Entry): boolean {
+  if (!sameProcess(e)) return false;
+  try {
+    process.kill(e.pid, 'SIGCONT');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process state letter in /proc/<pid>/stat (R, S, T for stopped, Z...), or undefined without /proc. */
+export function procState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    return stat[stat.lastIndexOf(')') + 2];
   } catch {
-    return true; // no /proc (not Linux): trust kill(0)
+    return undefined;
   }
 }
 

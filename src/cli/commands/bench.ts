@@ -5,7 +5,8 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import type { Common, Runner } from '../registry.js';
 import { machineInfo, gitCommit, runRecovery, runWorkload, type BenchOptions, type Status } from '../../bench/bench.js';
-import { compare, markdown, phaseLine, summaryRows, SUMMARY_HEAD, svgChart, type BenchResults, type RunResult } from '../../bench/report.js';
+import { compare, failoverRows, FAILOVER_HEAD, markdown, phaseLine, summaryRows, SUMMARY_HEAD, svgChart, type BenchResults, type RunResult } from '../../bench/report.js';
+import { PRIMARY_KILL_DEFAULTS, runPrimaryKill } from '../../bench/primary-kill.js';
 import { UsageError, ExitError } from '../errors.js';
 import { callOk } from '../http.js';
 import { info, intArg, table } from '../io.js';
@@ -69,6 +70,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
   const say = (line: string) => (o.json ? undefined : process.stdout.write(`${line}\n`));
   const runs: RunResult[] = [];
   const recovery: BenchResults['recovery'] = [];
+  const failover: NonNullable<BenchResults['failover']> = [];
   const startedAt = new Date().toISOString();
 
   const workload = async (label: string, st: Status, cfg?: string) => {
@@ -85,7 +87,7 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
   };
 
   if (o.analysis) {
-    info('analysis: A-1 (default), A-2 (7 replicas per shard), A-3 (10 servers, 6 shards, 8 replicas), A-4 (recovery); each on a freshly initialised cluster');
+    info('analysis: A-1 (default), A-2 (7 replicas per shard), A-3 (10 servers, 6 shards, 8 replicas), A-4 (recovery), a primary kill under writes; each on a freshly initialised cluster');
     for (const [label, cfg] of [['A-1', 'default'], ['A-2', 'a2'], ['A-3', 'a3']] as const) await workload(label, await init(cfg), cfg);
     if (!rec) throw new ExitError('A-4 kills a server, so it needs a cluster started here by `shardctl up` (no record for --name)');
     const st = await init('default');
@@ -102,6 +104,15 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     const r = await runRecovery({ url, crash: (s) => crashServer(rec, s), progress: info }, st, victim);
     recovery.push(r);
     say(`${chalk.bold('A-4')} killed ${r.server} holding ${r.rows} rows: detected ${r.killToDetectedMs} ms after the kill (${r.timeToDetectMs} ms after its last heartbeat), replacement serving every row ${r.killToServingMs} ms after the kill; ${r.rowsCopied} rows copied; replicas identical: ${r.replicasIdentical ? 'yes' : 'NO'}; rows after: ${r.rowsAfter}`);
+    // then a shard's primary killed while writes keep coming: how long the shard refuses writes, and whether an
+    // acknowledged write is lost (a replica instead while the LB has no GET /primaries)
+    const pk = await runPrimaryKill({ url, crash: (s) => crashServer(rec, s), progress: info }, await init('default'), { ...PRIMARY_KILL_DEFAULTS, seed: base.seed });
+    failover.push(pk);
+    say(
+      `${chalk.bold(pk.label)} killed ${pk.server}, ${pk.role === 'primary' ? `the primary of ${pk.shard}` : `a replica of ${pk.shard} (this LB has no /primaries)`}, under ${pk.ratePerSec} writes/s: ` +
+        `${pk.shard} accepted writes again ${pk.killToWritableMs < 0 ? 'never (within 30 s)' : `${pk.killToWritableMs} ms after the kill`}; ` +
+        `${pk.writesAcked} of its writes acknowledged, ${pk.writesFailed} failed; acknowledged rows lost: ${pk.rowsLost}; replicas identical: ${pk.replicasIdentical ? 'yes' : 'NO'}`,
+    );
   } else {
     let st = await status();
     const cfg = o.init ? (typeof o.init === 'string' ? o.init : 'default') : undefined;
@@ -121,10 +132,12 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
     options: { ...base, concurrency: concurrencies, analysis: !!o.analysis },
     runs,
     recovery,
+    failover,
   };
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
     process.stdout.write(`\n${table(SUMMARY_HEAD, summaryRows(results))}\n`);
+    if (failover.length) process.stdout.write(`\n${table(FAILOVER_HEAD, failoverRows(results))}\n`);
     const m = results.machine;
     process.stdout.write(chalk.dim(`${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${results.runtime} runtime, commit ${results.commit}\n`));
   }
@@ -143,7 +156,11 @@ export async function benchCmd(o: BenchCliOpts): Promise<void> {
   }
   const errors = runs.flatMap((r) => r.phases).reduce((n, p) => n + Object.values(p.errors).reduce((a, b) => a + b, 0), 0);
   const lost = recovery.some((r) => !r.replicasIdentical || r.rowsAfter !== r.rows || r.killToServingMs < 0);
-  if (errors > 0 || lost) throw new ExitError(`the benchmark saw ${errors} failed operations${lost ? ' and a recovery that did not complete cleanly' : ''}`);
+  const failed = failover.some((r) => r.rowsLost > 0 || r.killToWritableMs < 0 || !r.replicasIdentical);
+  if (errors > 0 || lost || failed)
+    throw new ExitError(
+      `the benchmark saw ${errors} failed operations${lost ? ', a recovery that did not complete cleanly' : ''}${failed ? ', a primary kill that lost acknowledged rows or left its shard unwritable' : ''}`,
+    );
 }
 
 
@@ -162,7 +179,7 @@ export function registerBench(program: Command, common: Common, run: Runner): vo
     .option('--seed <n>', 'workload seed', '1')
     .option('--warmup <n>', 'unmeasured writes and reads first (JIT warm-up; their rows stay)', '2000')
     .option('--init [config]', 're-initialise first (default, a2, a3, or a file name in configs/); replaces the data')
-    .option('--analysis', 'A-1 default, A-2 7 replicas, A-3 10 servers/6 shards/8 replicas, A-4 recovery')
+    .option('--analysis', 'A-1 default, A-2 7 replicas, A-3 10 servers/6 shards/8 replicas, A-4 recovery, then a shard\'s primary killed under 200 writes/s (time until it takes writes again, rows lost)')
     .option('--out <dir>', 'write results.json, report.md and chart.svg there')
     .option('--compare <results.json>', 'print each figure\'s ratio to an earlier run')
     .option('--no-progress', 'no progress bar')
