@@ -4,6 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { fail } from '../core/errors.js';
+import { behind } from '../core/repl-errors.js';
 import { isPlainObject, parseKey, parseRange, parseRow, parseSchema, type Row } from '../core/table.js';
 import { parseShardField, parseShardList, parseUpdateBody } from '../core/schemas.js';
 import { installErrorHandlers, methodNotAllowed, readJson, readObject } from '../shared/http-errors.js';
@@ -188,6 +189,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
     const minIndex = optNat(b.minIndex, 'minIndex');
     const rs = repl.get(shard);
+    // a shard with no replication state here (a new or wiped volume) has applied nothing of the shard's log
+    if (!rs && minIndex) throw behind(shard, minIndex, 0);
     if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
@@ -217,6 +220,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const high = parseKey(op.high, 'high');
           const minIndex = optNat(op.minIndex, 'minIndex');
           const s = minIndex === undefined ? undefined : repl.get(shard);
+          if (!s && minIndex) throw behind(shard, minIndex, 0);
           lines[at] = s ? s.readableAt(minIndex!).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
           return;
         }

@@ -177,7 +177,11 @@ export class ShardRepl {
     const log = this.store.logOf(this.shard);
     if (!log) return;
     if (p.hard) log.saveHard(p.hard);
-    if (p.truncateFrom !== undefined) log.truncateFrom(p.truncateFrom);
+    if (p.truncateFrom !== undefined) {
+      log.truncateFrom(p.truncateFrom);
+      // entries from the cut on are new and not on disk yet: this server counts itself only below it
+      this.durable = Math.min(this.durable, p.truncateFrom - 1);
+    }
     for (const e of p.append) log.appendEntry(toWal(e));
   }
 
@@ -264,7 +268,8 @@ export class ShardRepl {
     this.state = r.state;
     if (wasPrimary && !this.isPrimary) this.stepDown('a newer primary replicates to it');
     this.advanceApply();
-    if (r.persist.truncateFrom !== undefined || r.persist.append.length > 0) await this.sync();
+    // always: an earlier call's entries may still be in their fsync, and this answer vouches for them too
+    await this.sync();
     const reply = { ...r.reply, store: this.r.storeId };
     if (r.reply.reason === 'stale-term') return { status: 409, body: { ...this.refusal(`term ${req.term} is older than ${this.state.currentTerm}`), ...reply } };
     if (r.reply.reason === 'malformed') return { status: 400, body: { ...reply, message: `<Error> ${r.reply.detail}`, code: 'INVALID_FIELD', status: 'failure' } };
@@ -369,8 +374,9 @@ export class ShardRepl {
     const wasPrimary = this.isPrimary;
     const r = recreatedLog<Op>(Math.max(term, this.state.currentTerm), floor);
     const log = this.store.logOf(this.shard);
-    log?.installSnapshot(this.store.configuredSchema!.columns, 0, 0, [], []);
+    // the resyncing hard state first: a crash before the log is emptied must not leave an empty log that votes
     if (r.persist.hard) log?.saveHard(r.persist.hard);
+    log?.installSnapshot(this.store.configuredSchema!.columns, 0, 0, [], []);
     this.store.replaceRows(this.shard, []);
     this.state = r.state;
     this.applied = 0;
