@@ -228,3 +228,21 @@ test('a promote answered 503 INDETERMINATE (in office, no-op not committed yet) 
   assert.equal(await v.pm.elect(v.sh(), 'test'), true);
   assert.equal(v.pm.view().terms.sh1, 2);
 });
+
+test('after an LB restart a shard is not read until its primary is adopted or elected (acked unknown: a lagging replica could miss acknowledged writes)', async () => {
+  const w = await world();
+  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
+  await w.sh().write([row(1)], [1]);
+  const { primaries, terms } = w.pm.view();
+  const again = await world();
+  for (const [k, v] of w.fake.logs) again.fake.logs.set(k, v);
+  // what resume.ts loads: the recorded primary and term, acked not known yet
+  again.sh().lead.primary = primaries.sh1;
+  again.sh().lead.term = terms.sh1;
+  again.sh().lead.ackedUnknown = true;
+  await assert.rejects(again.writes.read(again.sh(), 'Stud_id', 0, 10, 1), (e: Error & { code?: string }) => e.code === 'NO_PRIMARY' && /cannot be read yet/.test(e.message));
+  assert.equal(await again.sh().run(() => again.pm.resumeLocked(again.sh())), true);
+  assert.equal(again.sh().lead.ackedUnknown, undefined);
+  assert.equal(again.sh().lead.acked, 2);
+  assert.match(await again.writes.read(again.sh(), 'Stud_id', 0, 10, 1), /"Stud_id":1/);
+});

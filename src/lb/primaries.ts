@@ -150,6 +150,7 @@ export class Primaries {
       const d = resumeShard({ primary: p, term: sh.lead.term }, s && { term: s.term, role: s.role === 'primary' ? 'primary' : 'replica', ready: s.ready === true, commitIndex: s.commit_index });
       if (d.action === 'adopt') {
         sh.lead.acked = d.acked;
+        sh.lead.ackedUnknown = undefined;
         sh.lead.reason = undefined;
         this.c.events.add({ kind: 'primary-adopted', shard: sh.id, server: p, detail: `term ${d.term}, committed up to ${d.acked}` });
         return true;
@@ -224,6 +225,7 @@ export class Primaries {
       if (sh.closed || sh.lead.primary !== plan.candidate || sh.lead.term !== plan.term) return false;
       // its no-op of this term is committed, so its commit position covers every earlier acknowledgement
       sh.lead.acked = Math.max(sh.lead.acked, res.commitIndex);
+      sh.lead.ackedUnknown = undefined;
     } catch (e) {
       if (sh.lead.primary === plan.candidate) sh.lead.primary = undefined;
       return this.failed(sh, `${plan.candidate} won term ${plan.term} but did not take office: ${(e as Error).message}`);

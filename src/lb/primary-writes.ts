@@ -77,6 +77,8 @@ export class PrimaryWrites {
 
   /** Rows of one shard from one serving replica that has committed every acknowledged change. */
   async read(sh: Shard, keyCol: string, lo: number, hi: number, id: number): Promise<string> {
+    if (sh.lead.ackedUnknown)
+      throw new ApiError('NO_PRIMARY', `Shard ${sh.id} cannot be read yet: since the LB restarted no primary was adopted or elected, so its last acknowledged change is unknown (${sh.lead.reason ?? 'electing'}); the LB retries every heartbeat, try again shortly`);
     const tried = new Set<string>();
     const order = this.ringOrder(sh, id);
     let behind = 0;

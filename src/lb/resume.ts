@@ -68,6 +68,8 @@ export class Resume {
       sh.indexed = false; // until rebuilt from a serving replica below
       sh.lead.term = saved.terms[d.Shard_id] ?? 0;
       sh.lead.primary = saved.primaries[d.Shard_id];
+      // reads wait for the primary's commit position (adopted or elected): acked is not known until then
+      if (this.pm) sh.lead.ackedUnknown = true;
       t.shards.set(d.Shard_id, sh);
     }
     const running = new Map((await c.runtime.list()).map((h) => [h.name, h]));

@@ -48,6 +48,11 @@ export interface Lead {
   term: number;
   /** the highest log index the LB had a 200 for: reads pass it as minIndex, so no acknowledged change is missed */
   acked: number;
+  /**
+   * set after an LB restart until a primary is adopted or elected: `acked` (0) is then not the shard's acknowledged
+   * position, so a read could miss acknowledged changes on a lagging replica; reads are refused meanwhile
+   */
+  ackedUnknown?: boolean;
   /** why the shard has no primary now: the body of the 503 NO_PRIMARY writes get */
   reason?: string;
   /** when an election last failed (a write does not start another within a heartbeat interval) */
