@@ -298,6 +298,25 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     return c.body(`{"message":"Data entries added","current_idx":${currIdx + n},"status":"success"}`, 200, JSON_HEADERS);
   }));
 
+  /**
+   * An update or delete of one stored row through the shard's primary (a write with a term): 404 when the key is
+   * neither visible nor written by a logged entry; `vals` is the row afterwards (null: deleted).
+   */
+  const changeRow = async (shard: string, term: number, key: number, vals: unknown[] | null, op: BaseOp) => {
+    let old: unknown[] | undefined;
+    const r = (await replicated(shard, term).write(
+      term,
+      (view) => {
+        old = view.get(key);
+        if (!old) fail('KEY_NOT_FOUND', `No data entry with ${schema().columns[0]}:${key} in ${shard}`);
+        view.put(key, vals);
+        return op;
+      },
+      repl.commitTimeoutMs,
+    ))!;
+    return { r, old: old! };
+  };
+
   app.put('/update', mutating(async (c) => {
     const b = await body(c);
     const sch = schema();
@@ -305,19 +324,9 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const { key, row } = parseUpdateBody(sch, b);
     const term = optNat(b.term, 'term');
     if (term !== undefined) {
-      let old: unknown[] | undefined;
-      const r = (await replicated(shard, term).write(
-        term,
-        (view) => {
-          old = view.get(key);
-          if (!old) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
-          const vals = rowValues(sch, { ...row, [sch.columns[0]]: key });
-          view.put(key, vals);
-          return { op: 'update', key, row: vals.slice(1) };
-        },
-        repl.commitTimeoutMs,
-      ))!;
-      return c.json({ message: `Data entry for ${sch.columns[0]}:${key} updated`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true && old ? { old: rowObject(sch, old) } : {}), status: 'success' });
+      const vals = rowValues(sch, { ...row, [sch.columns[0]]: key });
+      const { r, old } = await changeRow(shard, term, key, vals, { op: 'update', key, row: vals.slice(1) });
+      return c.json({ message: `Data entry for ${sch.columns[0]}:${key} updated`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true ? { old: rowObject(sch, old) } : {}), status: 'success' });
     }
     legacyOnly(shard);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
@@ -335,18 +344,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const key = parseKey(b[sch.columns[0]], sch.columns[0]);
     const term = optNat(b.term, 'term');
     if (term !== undefined) {
-      let old: unknown[] | undefined;
-      const r = (await replicated(shard, term).write(
-        term,
-        (view) => {
-          old = view.get(key);
-          if (!old) fail('KEY_NOT_FOUND', `No data entry with ${sch.columns[0]}:${key} in ${shard}`);
-          view.put(key, null);
-          return { op: 'delete', key };
-        },
-        repl.commitTimeoutMs,
-      ))!;
-      return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true && old ? { old: rowObject(sch, old) } : {}), status: 'success' });
+      const { r, old } = await changeRow(shard, term, key, null, { op: 'delete', key });
+      return c.json({ message: `Data entry with ${sch.columns[0]}:${key} removed`, index: r.index, term: r.term, commitIndex: r.commitIndex, ...(b.return_old === true ? { old: rowObject(sch, old) } : {}), status: 'success' });
     }
     legacyOnly(shard);
     const old = b.return_old === true ? store.get(shard, key) : undefined;
