@@ -69,12 +69,14 @@ export function planElection(input: ElectionInput): ElectionPlan {
   if (voters.length === 0) return { ok: false, reason: `no primary for ${input.shard}: it has no replica that counts toward its majority; add a replica` };
   if (answered.length < need) {
     const missing = voters.filter((v) => !answered.includes(v));
+    const unfit = voters.filter((v) => seen.get(v)?.eligible === false);
     return {
       ok: false,
       reason:
         `no primary for ${input.shard}: ${answered.length} of its ${voters.length} replicas answered` +
         (answered.length ? ` (${answered.join(', ')})` : '') +
-        `, ${need} are needed; it elects one by itself once ${need - answered.length} more of ${missing.join(', ')} ${need - answered.length === 1 ? 'is' : 'are'} back`,
+        `, ${need} are needed; it elects one by itself once ${need - answered.length} more of ${missing.join(', ')} ${need - answered.length === 1 ? 'is' : 'are'} back` +
+        (unfit.length ? ` (${unfit.join(', ')} answered but cannot vote yet: replaying, resyncing, or their stored data was lost and is being recreated)` : ''),
     };
   }
   const term = Math.max(input.knownTerm ?? 0, ...[...seen.values()].map((r) => r.term)) + 1;

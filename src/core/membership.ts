@@ -46,6 +46,16 @@ export function isCaughtUp(matchIndex: number, primaryCommit: number): boolean {
   return matchIndex >= primaryCommit;
 }
 
+/**
+ * The highest log position held by a majority of `voters` (`held[v]`: how far v's log is known to match the
+ * primary's, the primary's own as far as it is on disk; absent: 0). A voter change may be made once the primary's
+ * whole log is held so by the voters that remain: every committed entry then survives any election among them.
+ */
+export function heldByMajority(voterSet: readonly string[], held: Readonly<Record<string, number>>): number {
+  const at = [...new Set(voterSet)].map((v) => held[v] ?? 0).sort((a, b) => b - a);
+  return at.length === 0 ? 0 : at[quorum(at.length) - 1];
+}
+
 export type MembershipStep =
   | { op: 'add'; server: string }
   /** `handoff`: the server is the primary, so another must be elected first (the /rm rule) */

@@ -72,7 +72,11 @@ export function persistedState(c: LbContext): PersistedState | undefined {
   if (!t.schema) return undefined;
   const servers: Record<string, string[]> = {};
   const listed = c.servers.list().filter((e) => !c.uncommitted.has(e.name));
-  for (const e of listed) servers[e.name] = [...e.shards];
+  const stores: Record<string, string> = {};
+  for (const e of listed) {
+    servers[e.name] = [...e.shards];
+    if (e.storeId) stores[e.name] = e.storeId;
+  }
   const primaries: Record<string, string> = {};
   const terms: Record<string, number> = {};
   for (const [id, sh] of t.shards) {
@@ -86,6 +90,7 @@ export function persistedState(c: LbContext): PersistedState | undefined {
     stale: listed.filter((e) => e.status !== 'serving').map((e) => e.name),
     primaries,
     terms,
+    stores,
   };
 }
 

@@ -16,9 +16,10 @@ const state: PersistedState = {
   stale: [],
   primaries: { sh1: 'Server1', sh2: 'Server1' },
   terms: { sh1: 4, sh2: 1 },
+  stores: { Server0: 'a1b2', Server1: 'c3d4' },
 };
 
-test('metadata round-trips through its file, with its format, primaries (MapT.Primary) and terms', async () => {
+test('metadata round-trips through its file, with its format, primaries (MapT.Primary), terms and store ids', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'shardctl-meta-')), 'meta.db');
   (await MetaStore.open(file)).save(state);
   assert.deepEqual((await MetaStore.open(file)).load(), state);

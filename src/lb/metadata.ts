@@ -20,6 +20,11 @@ export interface PersistedState {
   primaries: Record<string, string>;
   /** shard -> the newest term the LB started an election of (ShardT.term): a restarted LB elects above it */
   terms: Record<string, number>;
+  /**
+   * server -> the store id it last served with (its volume's): a restarted LB that finds another store behind a
+   * name knows that volume was lost and recreates its shards before it votes. Absent in metadata of session 3.
+   */
+  stores?: Record<string, string>;
 }
 
 /**
@@ -70,7 +75,8 @@ export class MetaStore {
       if (Number(st)) stale.add(String(srv));
       if (Number(prim)) primaries[String(sh)] = String(srv);
     }
-    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale], primaries, terms };
+    const stores = JSON.parse(String(this.db.exec(`SELECT value FROM Meta WHERE key = 'stores'`)[0]?.values[0]?.[0] ?? '{}')) as Record<string, string>;
+    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale], primaries, terms, stores };
   }
 
   save(s: PersistedState | undefined): void {
@@ -79,6 +85,7 @@ export class MetaStore {
       this.db.run(`INSERT INTO Meta VALUES ('format', ?)`, [String(META_FORMAT)]);
       this.db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(s.schema)]);
       this.db.run(`INSERT INTO Meta VALUES ('servers', ?)`, [JSON.stringify(Object.keys(s.servers))]);
+      this.db.run(`INSERT INTO Meta VALUES ('stores', ?)`, [JSON.stringify(s.stores ?? {})]);
       for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx, s.terms[sh.Shard_id] ?? 0]);
       const stale = new Set(s.stale);
       for (const [srv, list] of Object.entries(s.servers))

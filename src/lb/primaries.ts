@@ -158,6 +158,8 @@ export class Primaries {
       if (d.action === 'elect') break;
       await sleep(100);
     }
+    // not adopted: it is no primary of ours any more (GET /primaries must not name it while none is elected)
+    sh.lead.primary = undefined;
     return this.electLocked(sh, p ? `resume: ${p} is not the ready primary of term ${sh.lead.term}` : 'resume: no primary recorded', {});
   }
 

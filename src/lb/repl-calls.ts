@@ -24,6 +24,10 @@ export interface ShardState {
   ready?: boolean;
   /** set when a replication call contradicted its committed log: the LB recreates the shard on it */
   violation?: string;
+  /** how far its log is on its disk (a primary counts itself only this far) */
+  durable_index?: number;
+  /** primary only: per replica how far its log is known to match the primary's */
+  progress?: Record<string, { match: number; next: number; reachable: boolean }>;
 }
 
 export interface StateReport {

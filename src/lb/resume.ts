@@ -83,6 +83,7 @@ export class Resume {
     const started = await Promise.all(toStart.map((n) => this.startOnData(n, saved.schema, saved.servers[n], spawned)));
     for (const h of started) if (h) running.set(h.name, h);
     const toRecover: string[] = [];
+    const lostStore: string[] = [];
     for (const [name, shards] of Object.entries(saved.servers)) {
       const e = c.servers.add(name, shards, 'starting');
       for (const s of shards) t.shard(s)?.replicas.push(name);
@@ -92,11 +93,19 @@ export class Resume {
         e.instance = h.id;
       }
       const hb = h && running.has(name) && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
-      if (!hb) {
+      // the store it served with before: one that answers with another lost its volume meanwhile (it forgot what
+      // it acknowledged), so it neither votes nor serves until recovery recreated its shards (rejoin.ts)
+      const recorded = saved.stores?.[name];
+      e.storeId = recorded ?? hb?.storeId;
+      const lost = hb !== undefined && recorded !== undefined && hb.storeId !== undefined && hb.storeId !== recorded;
+      if (lost) {
+        lostStore.push(name);
+        c.events.add({ kind: 'store-lost', server: name, detail: `${name} answers with store ${hb.storeId}, not ${recorded}: its volume was lost while the LB was down; its shards are recreated from their primaries` });
+      }
+      if (!hb || lost) {
         toRecover.push(name);
         continue;
       }
-      e.storeId = hb.storeId;
       for (const s of shards) t.shard(s)?.addReady(name);
       c.servers.apply(e, 'ready');
     }
@@ -116,7 +125,7 @@ export class Resume {
     for (const name of toRecover) {
       const e = c.servers.get(name)!;
       c.servers.apply(e, 'ready'); // so the fault takes the normal path: fenced, kept, recovered
-      this.recovery.fault(name, stale.has(name) ? 'not caught up before the LB restart' : 'not answering after the LB restart');
+      this.recovery.fault(name, stale.has(name) ? 'not caught up before the LB restart' : lostStore.includes(name) ? 'its volume was lost while the LB was down' : 'not answering after the LB restart');
     }
     persist(c);
   }

@@ -9,6 +9,8 @@ export interface Settings {
   heartbeat: { intervalMs: number; timeoutMs: number; misses: number };
   /** how long a spawned server may take to answer /heartbeat */
   spawnTimeoutMs: number;
+  /** how long /rm waits for the replicas a shard keeps to hold its whole log before it refuses (lb/voter-change.ts) */
+  rmCatchUpMs: number;
   /** first and longest wait between respawn attempts (they go on until the server serves or is removed) */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -37,6 +39,7 @@ export const DEFAULTS: Settings = {
   ring: {},
   heartbeat: { intervalMs: 500, timeoutMs: 500, misses: 3 },
   spawnTimeoutMs: 30_000,
+  rmCatchUpMs: 5_000,
   retryBaseMs: 200,
   retryMaxMs: 5_000,
   maxBatchRows: 5000,
@@ -70,6 +73,7 @@ export function readSettings(env: NodeJS.ProcessEnv): SettingsInput {
     ring: { slots: num('SHARDCTL_RING_SLOTS'), vnodes: num('SHARDCTL_RING_VNODES') },
     heartbeat: { intervalMs: num('SHARDCTL_HB_INTERVAL_MS'), timeoutMs: num('SHARDCTL_HB_TIMEOUT_MS'), misses: num('SHARDCTL_HB_MISSES') },
     spawnTimeoutMs: num('SHARDCTL_SPAWN_TIMEOUT_MS'),
+    rmCatchUpMs: num('SHARDCTL_RM_CATCH_UP_MS'),
     maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS'),
     lingerAt: num('SHARDCTL_LINGER_AT'),
     lingerMs: num('SHARDCTL_LINGER_MS'),

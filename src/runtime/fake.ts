@@ -14,6 +14,8 @@ interface Running {
   handle: ServerHandle;
   /** set while paused: requests wait on it (alive but silent, like SIGSTOP) */
   paused?: { until: Promise<void>; resume: () => void };
+  /** stops the app's replication loops (a killed process runs none) */
+  stopLoops: () => void;
 }
 
 export class InProcessRuntime implements ServerRuntime {
@@ -33,7 +35,8 @@ export class InProcessRuntime implements ServerRuntime {
     if (this.failSpawn.has(name)) throw new RuntimeError(`spawn of ${name} refused (test)`);
     this.spawns.set(name, (this.spawns.get(name) ?? 0) + 1);
     const store = await ShardStore.open();
-    const inner = createServerApp({ store, serverId: name });
+    let repl: { close(): Promise<void> } | undefined;
+    const inner = createServerApp({ store, serverId: name, onReplication: (r) => (repl = r) });
     const app = {
       fetch: async (req: Request, env: unknown) => {
         const p = this.running.get(name)?.paused;
@@ -51,7 +54,7 @@ export class InProcessRuntime implements ServerRuntime {
     });
     const port = (server.address() as AddressInfo).port;
     const handle = { name, url: `http://127.0.0.1:${port}`, id: String(port) };
-    this.running.set(name, { server, sockets, handle });
+    this.running.set(name, { server, sockets, handle, stopLoops: () => void repl?.close() });
     return handle;
   }
 
@@ -59,6 +62,7 @@ export class InProcessRuntime implements ServerRuntime {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    r.stopLoops();
     r.server.close();
     for (const s of r.sockets) s.destroy();
   }

@@ -708,6 +708,7 @@ export class ShardRepl {
       last_term: lastTerm(this.state),
       commit_index: this.state.commitIndex,
       applied_index: this.applied,
+      durable_index: this.durable,
       term: this.state.currentTerm,
       voted_for: this.state.votedFor,
       role: this.isPrimary ? 'primary' : this.state.leader === null && this.state.currentTerm === 0 ? null : 'replica',
