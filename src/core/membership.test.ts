@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasMajority, isCaughtUp, majoritySet, nextMembershipStep, pickRemovals, quorum } from './membership.js';
+import { hasMajority, heldByMajority, isCaughtUp, majoritySet, nextMembershipStep, pickRemovals, quorum } from './membership.js';
 
 test('quorum: a strict majority', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 7, 8].map(quorum), [1, 2, 2, 3, 3, 4, 5]);
@@ -70,4 +70,18 @@ test('pickRemovals: random picks avoid primaries where they can', () => {
   const picks = new Set<string>();
   for (let i = 0; i < 50; i++) picks.add(pickRemovals(['A', 'B', 'C', 'D', 'E'], 1, primaries, lcg())[0]);
   assert.deepEqual([...picks].sort(), ['C', 'D', 'E']);
+});
+
+test('heldByMajority: the highest position a majority of the voters holds (absent voters hold nothing)', () => {
+  const cases: [string[], Record<string, number>, number][] = [
+    [['A', 'B', 'C'], { A: 9, B: 7, C: 3 }, 7],
+    [['A', 'B', 'C'], { A: 9 }, 0],
+    [['A', 'B'], { A: 9, B: 7 }, 7],
+    [['C'], { A: 9, B: 9, C: 4 }, 4], // only the voters count
+    [['A', 'B', 'C', 'D'], { A: 9, B: 8, C: 7, D: 1 }, 7], // 3 of 4
+    [['A', 'B', 'C', 'D', 'E'], { A: 9, B: 8, C: 2, D: 1, E: 0 }, 2],
+    [['A', 'A', 'B'], { A: 9, B: 1 }, 1], // a name twice counts once
+    [[], { A: 9 }, 0],
+  ];
+  for (const [voters, held, want] of cases) assert.equal(heldByMajority(voters, held), want, `${voters} ${JSON.stringify(held)}`);
 });

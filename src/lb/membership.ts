@@ -3,7 +3,7 @@
  * per-shard part of a removal runs in the shard's executor, so no write is half-sent to a server being removed.
  * Only these operator actions remove servers; faults never do (recovery.ts).
  */
-import { fail } from '../core/errors.js';
+import { ApiError, fail } from '../core/errors.js';
 import { planAdd, planInit, planRm, type Topology } from '../core/plans.js';
 import { ShardMap, type ShardDef } from '../core/shard-map.js';
 import type { AddBody, InitBody, RmBody } from '../core/schemas.js';
@@ -12,6 +12,7 @@ import type { Primaries } from './primaries.js';
 import type { Recovery } from './recovery.js';
 import { membersBody } from './rejoin.js';
 import { Shard, type ShardExecOptions } from './shard.js';
+import { VoterChange } from './voter-change.js';
 
 export type ShardFactory = (def: ShardDef, keyCol: string) => Shard;
 
@@ -144,7 +145,7 @@ export class Membership {
     });
   }
 
-  /** DELETE /rm. A shard must keep a serving replica unless forced. */
+  /** DELETE /rm. A shard must keep a serving replica unless forced; under primaries its voters change one at a time. */
   rm(body: RmBody): Promise<{ N: number; servers: string[] }> {
     const c = this.c;
     return c.membership.run(async () => {
@@ -154,37 +155,80 @@ export class Membership {
       for (const [id, sh] of c.topo.shards) serving[id] = [...sh.ready];
       const primaries = this.pm?.view().primaries ?? {};
       const plan = planRm(cur, body, c.rand, serving, primaries);
-      // a primary being removed hands its shards over first (the others vote; it may not stand)
-      if (this.pm)
-        for (const [id, p] of Object.entries(primaries)) {
-          const sh = c.topo.shard(id);
-          if (sh && plan.removed.includes(p)) await sh.run(() => this.pm!.electLocked(sh, `/rm removes ${p}`, { force: true, exclude: plan.removed }));
-        }
-      // judged again under the locks of every shard touched, and detached in the same synchronous step: a fence
-      // while /rm waited for a lock must not leave a shard with no serving replica
-      const ids = [...new Set(plan.removed.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
-      const locked = (i: number): Promise<void> => {
-        const sh = i < ids.length ? c.topo.shard(ids[i]) : undefined;
-        if (i < ids.length && !sh) return locked(i + 1);
-        if (sh) return sh.run(() => locked(i + 1));
-        const now: Record<string, string[]> = {};
-        for (const [id, x] of c.topo.shards) now[id] = [...x.ready];
-        planRm(this.topology()!, { ...body, n: plan.removed.length, servers: plan.removed }, c.rand, now);
-        for (const name of plan.removed)
-          for (const id of c.servers.get(name)?.shards ?? []) {
-            const sh = c.topo.shard(id);
-            if (sh && sh.lead.primary === name) this.pm?.lost(sh, name, 'was removed by /rm');
-            sh?.removeReplica(name);
-          }
-        return Promise.resolve();
-      };
-      await locked(0);
-      for (const name of plan.removed) await this.removeServer(name);
-      if (this.pm) await this.tellPrimaries(new Set(ids));
+      if (this.pm) await this.retire(plan.removed, body.force === true);
+      else await this.detachAll(plan.removed, body);
       c.events.add({ kind: 'removed', detail: plan.removed.join(',') });
       persist(c);
       return { N: c.servers.size, servers: plan.removed };
     });
+  }
+
+  /**
+   * Under primaries: each server leaves its shards one voter change at a time (voter-change.ts), then is stopped
+   * with its data. A step that cannot be made safely stops /rm there: the servers already gone stay gone, the one
+   * half-detached rejoins the shards it left (caught up by their primaries), and the error names both.
+   */
+  private async retire(removed: string[], force: boolean): Promise<void> {
+    const c = this.c;
+    const vc = new VoterChange(c, this.pm!);
+    const gone: string[] = [];
+    const stopped = (e: unknown, at?: string): ApiError => {
+      const err = e instanceof ApiError ? e : new ApiError('INTERNAL', (e as Error).message);
+      const done = gone.length ? `/rm removed ${gone.join(', ')} and stopped before ${at}` : '/rm removed nothing';
+      return new ApiError(err.code, `${done}: ${err.message.replace(/^<Error> /, '')}`, err.status, err.extra as Record<string, unknown> | undefined);
+    };
+    if (!force) await vc.preflight(removed).catch((e: unknown) => Promise.reject(stopped(e)));
+    for (const name of removed) {
+      const left: string[] = [];
+      try {
+        await vc.detach(name, removed, force, left);
+      } catch (e) {
+        if (left.length) await this.putBack(name, left);
+        if (gone.length) {
+          c.events.add({ kind: 'removed', detail: gone.join(',') });
+          persist(c);
+        }
+        throw stopped(e, name);
+      }
+      await this.removeServer(name);
+      gone.push(name);
+      persist(c);
+    }
+  }
+
+  /** A server whose /rm stopped half-way is a replica of the shards it left again, caught up by their primaries. */
+  private async putBack(name: string, shardIds: string[]): Promise<void> {
+    const c = this.c;
+    for (const id of shardIds) {
+      const sh = c.topo.shard(id);
+      await sh?.run(async () => {
+        if (!sh.replicas.includes(name)) sh.replicas.push(name);
+      });
+    }
+    await this.tellPrimaries(new Set(shardIds));
+    c.events.add({ kind: 'rm-stopped', server: name, detail: `${name} stays; it rejoins ${shardIds.join(',')}` });
+    this.recovery.fault(name, '/rm stopped before it left every shard; catching it up again');
+  }
+
+  /**
+   * Assignment 2's path: judged again under the locks of every shard touched, and detached in the same synchronous
+   * step (a fence while /rm waited for a lock must not leave a shard with no serving replica), then stopped.
+   */
+  private async detachAll(removed: string[], body: RmBody): Promise<void> {
+    const c = this.c;
+    const ids = [...new Set(removed.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
+    const locked = (i: number): Promise<void> => {
+      const sh = i < ids.length ? c.topo.shard(ids[i]) : undefined;
+      if (i < ids.length && !sh) return locked(i + 1);
+      if (sh) return sh.run(() => locked(i + 1));
+      const now: Record<string, string[]> = {};
+      for (const [id, x] of c.topo.shards) now[id] = [...x.ready];
+      planRm(this.topology()!, { ...body, n: removed.length, servers: removed }, c.rand, now);
+      for (const name of removed) for (const id of c.servers.get(name)?.shards ?? []) c.topo.shard(id)?.removeReplica(name);
+      return Promise.resolve();
+    };
+    await locked(0);
+    for (const name of removed) await this.removeServer(name);
   }
 
   /**
