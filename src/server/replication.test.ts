@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
-import { entriesBudget } from './replication.js';
+import { entriesBudget, HINT_MS } from './replication.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const tmp = () => mkdtempSync(join(tmpdir(), 'shardctl-repl-'));
@@ -75,7 +75,7 @@ test('an uncommitted entry is never visible; a new primary cuts it; the cut surv
   const behind = await a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 }, minIndex: 2 });
   assert.equal(behind.status, 503);
   assert.equal(behind.body.code, 'BEHIND');
-  await sleep(80); // the commit hint is written lazily
+  await sleep(HINT_MS + 40); // the commit hint is written lazily
 
   // restart: still only entry 1 visible, entries 2..3 still in the log
   const b = await open(dir, false);
@@ -113,7 +113,7 @@ test('replay applies entries up to the commit hint only', async () => {
   const a = await open(dir);
   const r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2), w(3, 1, 3)], leaderCommit: 2 });
   assert.equal(r.status, 200, r.text);
-  await sleep(80);
+  await sleep(HINT_MS + 40);
   const b = await open(dir, false);
   assert.deepEqual(await b.ids(), [1, 2]);
   const s = await b.st();
@@ -161,7 +161,7 @@ test('a single-voter primary: vote, promote, writes with a term commit and survi
   assert.equal((await a.call('DELETE', '/del', { shard: 'sh1', term: 1, Stud_id: 8 })).status, 200);
   assert.equal((await a.call('POST', '/write', { shard: 'sh1', term: 2, data: [{ Stud_id: 10, Stud_name: 'c', Stud_marks: 1 }] })).status, 409);
   assert.deepEqual(await a.ids(), [7, 9]);
-  await sleep(80);
+  await sleep(HINT_MS + 40);
   const again = await open(dir, false);
   assert.deepEqual(await again.ids(), [7, 9]);
   const s = await again.st();

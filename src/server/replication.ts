@@ -120,6 +120,15 @@ interface IncomingCopy {
 }
 
 /** The replicated state of one shard on this server. */
+/**
+ * How long a commit notice waits for an append to carry it instead (ms). A replica applies (and its reads see) a
+ * commit at most this much later than the primary; a read with minIndex waits for it (readableAt).
+ */
+export const NOTICE_MS = 2;
+
+/** How often at most a shard's commit hint is written (scheduleHint). */
+export const HINT_MS = 500;
+
 export class ShardRepl {
   state: LogState<Op>;
   /** the table reflects entries up to here (<= commitIndex; lags only while a scan holds applies back) */
@@ -146,6 +155,8 @@ export class ShardRepl {
   /** a copy is being installed (its rows go into the table a chunk at a time): reads and calls wait it out */
   installing = false;
   private hintTimer: NodeJS.Timeout | undefined;
+  /** a commit notice waiting briefly for the next append to carry it (pump) */
+  private noticeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly shard: string,
@@ -188,8 +199,10 @@ export class ShardRepl {
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
-    // a primary's fsync runs off the event loop so the appends it just queued leave meanwhile (in parallel)
-    await this.store.syncShard(this.shard, this.isPrimary ? false : undefined);
+    // off the event loop, on a primary (the appends it just queued leave meanwhile) and on a replica (a server is
+    // a replica of some shards and the primary of others: a blocking fdatasync, slow while other servers fsync
+    // too, would hold up every shard's calls behind it)
+    await this.store.syncShard(this.shard, false);
     if (upTo > this.durable || this.durable > lastIndex(this.state)) this.durable = Math.min(upTo, lastIndex(this.state));
     if (this.isPrimary) this.recommit();
     this.maybeCompact();
@@ -211,7 +224,11 @@ export class ShardRepl {
     this.scheduleHint();
   }
 
-  /** The commit position reaches the disk lazily, as a hint (etcd's HardState.Commit): at most every 50 ms. */
+  /**
+   * The commit position reaches the disk lazily, as a hint (etcd's HardState.Commit): at most every HINT_MS. Each
+   * write is a file create and a rename: a journal commit of the file system that every server's fdatasync waits
+   * behind, so not more often than that.
+   */
   private scheduleHint(): void {
     if (this.hintTimer) return;
     this.hintTimer = setTimeout(() => {
@@ -221,7 +238,7 @@ export class ShardRepl {
       } catch (e) {
         this.r.log?.warn('cannot write the commit hint', { shard: this.shard, err: String(e) });
       }
-    }, 50);
+    }, HINT_MS);
     this.hintTimer.unref();
   }
 
@@ -554,7 +571,7 @@ export class ShardRepl {
     this.state = { ...this.state, commitIndex: to };
     this.advanceApply();
     this.settleWaiters();
-    // a commit notice right away: replicas apply (and reads there see) the new entries without waiting for a write
+    // replicas learn the commit with the next append, or by a notice within NOTICE_MS (pump)
     this.pumpAll();
   }
 
@@ -570,7 +587,7 @@ export class ShardRepl {
   }
 
   /** Sends replica `name` what it needs next (entries, a copy, a commit notice), one call in flight. */
-  private pump(name: string, heartbeat = false): void {
+  private pump(name: string, heartbeat = false, notice = false): void {
     const p = this.progress[name];
     const url = this.addresses[name];
     if (!p || !url || !this.isPrimary) return;
@@ -582,6 +599,16 @@ export class ShardRepl {
     }
     const call = nextCall(this.state, this.self, p, { maxEntries: this.budget(p.next), heartbeat });
     if (call.kind === 'idle') return;
+    if (call.kind === 'append' && call.req.entries.length === 0 && !heartbeat && !notice) {
+      // only a commit notice: under load the LB's next write follows within a millisecond and its append carries
+      // the commit position, so a notice is sent only if none went out within NOTICE_MS. Each notice otherwise
+      // costs a round trip per replica and write, and holds up the next append behind it (one call in flight)
+      this.noticeTimer ??= setTimeout(() => {
+        this.noticeTimer = undefined;
+        for (const n of Object.keys(this.progress)) this.pump(n, false, true);
+      }, NOTICE_MS);
+      return;
+    }
     if (call.kind === 'copy') {
       void this.sendCopy(name, url);
       return;
