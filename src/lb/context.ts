@@ -79,9 +79,11 @@ export function persistedState(c: LbContext): PersistedState | undefined {
   }
   const primaries: Record<string, string> = {};
   const terms: Record<string, number> = {};
+  const written: string[] = [];
   for (const [id, sh] of t.shards) {
     if (sh.lead.primary) primaries[id] = sh.lead.primary;
     terms[id] = sh.lead.term;
+    if (sh.lead.written) written.push(id);
   }
   return {
     schema: t.schema,
@@ -91,6 +93,7 @@ export function persistedState(c: LbContext): PersistedState | undefined {
     primaries,
     terms,
     stores,
+    written,
   };
 }
 

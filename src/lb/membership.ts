@@ -10,7 +10,7 @@ import type { AddBody, InitBody, RmBody } from '../core/schemas.js';
 import { persist, type LbContext } from './context.js';
 import type { Primaries } from './primaries.js';
 import type { Recovery } from './recovery.js';
-import { membersBody } from './rejoin.js';
+import { membersBody, rejoinShard } from './rejoin.js';
 import { Shard, type ShardExecOptions } from './shard.js';
 import { VoterChange } from './voter-change.js';
 
@@ -196,18 +196,34 @@ export class Membership {
     }
   }
 
-  /** A server whose /rm stopped half-way is a replica of the shards it left again, caught up by their primaries. */
+  /**
+   * A server whose /rm stopped half-way is a replica of the shards it left again (in both records at once), caught
+   * up by their primaries (rejoin.ts) in the background; its other shards are not disturbed.
+   */
   private async putBack(name: string, shardIds: string[]): Promise<void> {
     const c = this.c;
+    const e = c.servers.get(name);
+    if (!e) return;
     for (const id of shardIds) {
       const sh = c.topo.shard(id);
       await sh?.run(async () => {
         if (!sh.replicas.includes(name)) sh.replicas.push(name);
+        if (!e.shards.includes(id)) e.shards.push(id);
       });
     }
     await this.tellPrimaries(new Set(shardIds));
     c.events.add({ kind: 'rm-stopped', server: name, detail: `${name} stays; it rejoins ${shardIds.join(',')}` });
-    this.recovery.fault(name, '/rm stopped before it left every shard; catching it up again');
+    persist(c);
+    const check = () => {
+      if (!c.servers.current(e) || c.closed) throw new Error(`${name} left the cluster`);
+    };
+    for (const id of shardIds) {
+      const sh = c.topo.shard(id);
+      if (sh && this.pm)
+        void rejoinShard(c, this.pm, sh, e, e.storeId, check).catch((err: Error) => {
+          if (c.servers.current(e)) this.recovery.fault(name, `rejoining ${id} after a stopped /rm failed: ${err.message}`);
+        });
+    }
   }
 
   /**

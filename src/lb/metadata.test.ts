@@ -17,6 +17,7 @@ const state: PersistedState = {
   primaries: { sh1: 'Server1', sh2: 'Server1' },
   terms: { sh1: 4, sh2: 1 },
   stores: { Server0: 'a1b2', Server1: 'c3d4' },
+  written: ['sh1'],
 };
 
 test('metadata round-trips through its file, with its format, primaries (MapT.Primary), terms and store ids', async () => {

@@ -25,6 +25,8 @@ export interface PersistedState {
    * name knows that volume was lost and recreates its shards before it votes. Absent in metadata of session 3.
    */
   stores?: Record<string, string>;
+  /** shards a client change was ever sent to (Lead.written); absent in metadata of session 3: all of them */
+  written?: string[];
 }
 
 /**
@@ -76,7 +78,9 @@ export class MetaStore {
       if (Number(prim)) primaries[String(sh)] = String(srv);
     }
     const stores = JSON.parse(String(this.db.exec(`SELECT value FROM Meta WHERE key = 'stores'`)[0]?.values[0]?.[0] ?? '{}')) as Record<string, string>;
-    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale], primaries, terms, stores };
+    const w = this.db.exec(`SELECT value FROM Meta WHERE key = 'written'`)[0]?.values[0]?.[0];
+    const written = w === undefined ? shards.map((s) => s.Shard_id) : (JSON.parse(String(w)) as string[]);
+    return { schema: JSON.parse(schema) as Schema, shards, servers, stale: [...stale], primaries, terms, stores, written };
   }
 
   save(s: PersistedState | undefined): void {
@@ -86,6 +90,7 @@ export class MetaStore {
       this.db.run(`INSERT INTO Meta VALUES ('schema', ?)`, [JSON.stringify(s.schema)]);
       this.db.run(`INSERT INTO Meta VALUES ('servers', ?)`, [JSON.stringify(Object.keys(s.servers))]);
       this.db.run(`INSERT INTO Meta VALUES ('stores', ?)`, [JSON.stringify(s.stores ?? {})]);
+      this.db.run(`INSERT INTO Meta VALUES ('written', ?)`, [JSON.stringify(s.written ?? s.shards.map((x) => x.Shard_id))]);
       for (const sh of s.shards) this.db.run('INSERT INTO ShardT VALUES (?, ?, ?, ?, ?)', [sh.Stud_id_low, sh.Shard_id, sh.Shard_size, sh.valid_idx, s.terms[sh.Shard_id] ?? 0]);
       const stale = new Set(s.stale);
       for (const [srv, list] of Object.entries(s.servers))

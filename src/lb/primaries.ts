@@ -172,8 +172,9 @@ export class Primaries {
     const reports: ReplicaReport[] = [];
     const stores: Record<string, string | undefined> = {};
     // a voter that answers with another store than the LB recorded lost its volume: it forgot what it
-    // acknowledged, so it neither stands nor counts until recreated (rejoin.ts); unless the shard holds nothing
-    const empty = sh.indexed && sh.known.size === 0;
+    // acknowledged, so it neither stands nor counts until recreated (rejoin.ts); unless no client change was ever
+    // sent to the shard (an empty key index is not enough: rows written, then deleted, leave it empty)
+    const empty = !sh.lead.written;
     voters.forEach((v, i) => {
       const s = states[i]?.shards[sh.id];
       if (!s) return;

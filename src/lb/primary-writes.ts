@@ -12,7 +12,7 @@
 import { ApiError } from '../core/errors.js';
 import type { Row } from '../core/table.js';
 import { indexOf, writeBody } from '../shared/wire.js';
-import type { LbContext } from './context.js';
+import { persist, type LbContext } from './context.js';
 import type { Primaries } from './primaries.js';
 import { UpstreamError } from './shard-client.js';
 import type { Shard } from './shard.js';
@@ -50,6 +50,11 @@ export class PrimaryWrites {
    * answer is fenced (its writes are indeterminate) and the next write elects another.
    */
   private async toPrimary(sh: Shard, what: string, send: (primary: string, term: number) => Promise<number | undefined>): Promise<void> {
+    if (!sh.lead.written) {
+      // once per shard: from now on a replica on another store is a lost volume (Lead.written), saved first
+      sh.lead.written = true;
+      persist(this.c, true);
+    }
     for (let attempt = 0; ; attempt++) {
       const { primary, term } = await this.pm.require(sh);
       try {

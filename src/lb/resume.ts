@@ -68,6 +68,7 @@ export class Resume {
       sh.indexed = false; // until rebuilt from a serving replica below
       sh.lead.term = saved.terms[d.Shard_id] ?? 0;
       sh.lead.primary = saved.primaries[d.Shard_id];
+      sh.lead.written = saved.written?.includes(d.Shard_id) ?? true;
       // reads wait for the primary's commit position (adopted or elected): acked is not known until then
       if (this.pm) sh.lead.ackedUnknown = true;
       t.shards.set(d.Shard_id, sh);
@@ -84,9 +85,15 @@ export class Resume {
     for (const h of started) if (h) running.set(h.name, h);
     const toRecover: string[] = [];
     const lostStore: string[] = [];
+    // every server and replica set first, before any await: an election started meanwhile (a fence) counts the
+    // shard's whole voter set, never the part added so far
     for (const [name, shards] of Object.entries(saved.servers)) {
       const e = c.servers.add(name, shards, 'starting');
       for (const s of shards) t.shard(s)?.replicas.push(name);
+      e.storeId = saved.stores?.[name];
+    }
+    for (const [name, shards] of Object.entries(saved.servers)) {
+      const e = c.servers.get(name)!;
       const h = running.get(name) ?? spawned.get(name);
       if (h) {
         e.url = h.url;

@@ -59,6 +59,11 @@ export interface Lead {
   failedAt?: number;
   /** an election is queued or running in the executor */
   electing?: boolean;
+  /**
+   * a client change was ever sent to a primary of this shard (saved in the metadata before the first one is sent).
+   * Until then a replica that came back on another store lost nothing and may vote (lb/primaries.ts).
+   */
+  written?: boolean;
 }
 
 export class Shard {

@@ -34,7 +34,9 @@ export async function awaitHeld(c: LbContext, sh: Shard, primary: string, keep: 
       if (s.role !== 'primary' || s.term !== sh.lead.term) return `${primary} is not the primary of ${sh.id} in term ${sh.lead.term} any more`;
       goal ??= s.last_index;
       const held: Record<string, number> = { [primary]: s.durable_index ?? s.last_index };
-      for (const [v, p] of Object.entries(s.progress ?? {})) held[v] = p.match;
+      // only serving replicas count: the primary's progress for one fenced because it came back on another store
+      // still holds the old store's match (it forgot those entries)
+      for (const [v, p] of Object.entries(s.progress ?? {})) if (sh.ready.has(v)) held[v] = p.match;
       const at = heldByMajority(keep, held);
       if (at >= goal) return undefined;
       const short = keep.filter((v) => (held[v] ?? 0) < goal!);
@@ -85,12 +87,19 @@ export class VoterChange {
         if (voter && !force) {
           const why = await this.ready(sh, sh.voters().filter((v) => v !== name), removed);
           if (why) throw why;
+          // judged again after those awaits: a replica fenced meanwhile must not leave the shard none serving
+          if (![...sh.ready].some((r) => r !== name))
+            throw new ApiError('LAST_REPLICA', `removing ${name} would leave shard ${sh.id} with no serving replica (another one failed meanwhile); retry once it serves, or pass "force": true`);
         } else if (sh.lead.primary === name) {
           // forced: try to hand over, go on either way
           await this.pm.electLocked(sh, `/rm removes ${name}`, { force: true, exclude: [...removed] });
         }
         if (sh.lead.primary === name) this.pm.lost(sh, name, 'was removed by /rm');
+        // the LB's two records of placement change in one step: metadata saved meanwhile never lists the
+        // server with a shard whose replica set (and primary) no longer has it
         sh.removeReplica(name);
+        const e = c.servers.get(name);
+        if (e) e.shards = e.shards.filter((x) => x !== sh.id);
         done.push(sh.id);
         const p = sh.lead.primary;
         if (!p) return; // the next election hands the new set to whoever wins

@@ -120,12 +120,6 @@ interface IncomingCopy {
 }
 
 /** The replicated state of one shard on this server. */
-/**
- * How long a commit notice waits for an append to carry it instead (ms). A replica applies (and its reads see) a
- * commit at most this much later than the primary; a read with minIndex waits for it (readableAt).
- */
-export const NOTICE_MS = 2;
-
 /** How often at most a shard's commit hint is written (scheduleHint). */
 export const HINT_MS = 500;
 
@@ -155,8 +149,6 @@ export class ShardRepl {
   /** a copy is being installed (its rows go into the table a chunk at a time): reads and calls wait it out */
   installing = false;
   private hintTimer: NodeJS.Timeout | undefined;
-  /** a commit notice waiting briefly for the next append to carry it (pump) */
-  private noticeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly shard: string,
@@ -571,7 +563,7 @@ export class ShardRepl {
     this.state = { ...this.state, commitIndex: to };
     this.advanceApply();
     this.settleWaiters();
-    // replicas learn the commit with the next append, or by a notice within NOTICE_MS (pump)
+    // a commit notice right away: replicas apply (and reads there see) the new entries without waiting for a write
     this.pumpAll();
   }
 
@@ -587,7 +579,7 @@ export class ShardRepl {
   }
 
   /** Sends replica `name` what it needs next (entries, a copy, a commit notice), one call in flight. */
-  private pump(name: string, heartbeat = false, notice = false): void {
+  private pump(name: string, heartbeat = false): void {
     const p = this.progress[name];
     const url = this.addresses[name];
     if (!p || !url || !this.isPrimary) return;
@@ -599,16 +591,6 @@ export class ShardRepl {
     }
     const call = nextCall(this.state, this.self, p, { maxEntries: this.budget(p.next), heartbeat });
     if (call.kind === 'idle') return;
-    if (call.kind === 'append' && call.req.entries.length === 0 && !heartbeat && !notice) {
-      // only a commit notice: under load the LB's next write follows within a millisecond and its append carries
-      // the commit position, so a notice is sent only if none went out within NOTICE_MS. Each notice otherwise
-      // costs a round trip per replica and write, and holds up the next append behind it (one call in flight)
-      this.noticeTimer ??= setTimeout(() => {
-        this.noticeTimer = undefined;
-        for (const n of Object.keys(this.progress)) this.pump(n, false, true);
-      }, NOTICE_MS);
-      return;
-    }
     if (call.kind === 'copy') {
       void this.sendCopy(name, url);
       return;
