@@ -40,7 +40,13 @@ export function installReplRoutes(app: Hono, o: { repl: Replication; store: Shar
     ready();
     const b = await readObject(c, maxBody);
     const s = repl.enter(parseShardField(b));
-    return answer(c, await s.append(b as unknown as AppendRequest<EntryOp>));
+    // counted as a writer while it runs: its fsync is inline only when it is the server's one request in progress
+    store.writers++;
+    try {
+      return answer(c, await s.append(b as unknown as AppendRequest<EntryOp>));
+    } finally {
+      store.writers--;
+    }
   });
 
   app.post('/repl/copy', async (c) => {
