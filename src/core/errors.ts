@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   NOT_PRIMARY: 409,
   NO_PRIMARY: 503,
   REPLICAS_BEHIND: 503,
+  METADATA_UNSAVED: 503,
   INDETERMINATE: 503,
   BEHIND: 503,
   LOG_VIOLATION: 500,
@@ -63,7 +64,7 @@ export function fail(code: ErrorCode, detail: string): never {
  * is safe; `indeterminate` it may still commit, read before retrying. Other codes name no outcome.
  */
 export function outcomeOf(code: ErrorCode | undefined): 'refused' | 'indeterminate' | undefined {
-  if (code === 'NO_PRIMARY' || code === 'NO_MAJORITY' || code === 'NOT_PRIMARY') return 'refused';
+  if (code === 'NO_PRIMARY' || code === 'NO_MAJORITY' || code === 'NOT_PRIMARY' || code === 'METADATA_UNSAVED') return 'refused';
   if (code === 'INDETERMINATE') return 'indeterminate';
   return undefined;
 }

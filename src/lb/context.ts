@@ -100,13 +100,16 @@ export function persistedState(c: LbContext): PersistedState | undefined {
 /**
  * Saves the topology after a membership change or an election (never on the request path). `evenIfUnavailable`:
  * an election's term is saved also while /init or a resume runs (a restarted LB must never reuse a term).
+ * False when the save failed (logged): a caller whose safety depends on the record refuses instead.
  */
-export function persist(c: LbContext, evenIfUnavailable = false): void {
-  if (!c.meta || (c.topo.unavailable && !evenIfUnavailable)) return;
+export function persist(c: LbContext, evenIfUnavailable = false): boolean {
+  if (!c.meta || (c.topo.unavailable && !evenIfUnavailable)) return true;
   try {
     c.meta.save(persistedState(c));
+    return true;
   } catch (e) {
     c.log.error('cannot save metadata', { err: String(e) });
+    return false;
   }
 }
 

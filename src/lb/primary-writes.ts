@@ -50,13 +50,17 @@ export class PrimaryWrites {
    * answer is fenced (its writes are indeterminate) and the next write elects another.
    */
   private async toPrimary(sh: Shard, what: string, send: (primary: string, term: number) => Promise<number | undefined>): Promise<void> {
-    if (!sh.lead.written) {
-      // once per shard: from now on a replica on another store is a lost volume (Lead.written), saved first
-      sh.lead.written = true;
-      persist(this.c, true);
-    }
     for (let attempt = 0; ; attempt++) {
       const { primary, term } = await this.pm.require(sh);
+      if (!sh.lead.written) {
+        // once per shard, right before its first change is sent: from now on a replica on another store is a lost
+        // volume (Lead.written). On disk first, or a restarted LB would let empty stores vote it away
+        sh.lead.written = true;
+        if (!persist(this.c, true)) {
+          sh.lead.written = false;
+          throw new ApiError('METADATA_UNSAVED', `refused: the LB could not save its metadata before the first change of ${sh.id}; nothing was logged; check the disk of the LB's state dir (shardctl logs) and retry`);
+        }
+      }
       try {
         this.pm.acked(sh, await send(primary, term));
         return;

@@ -91,14 +91,16 @@ export class Resume {
       const e = c.servers.add(name, shards, 'starting');
       for (const s of shards) t.shard(s)?.replicas.push(name);
       e.storeId = saved.stores?.[name];
+      const h = running.get(name) ?? spawned.get(name);
+      if (h) {
+        // addresses too: a primary elected meanwhile gets every replica's address with its promote
+        e.url = h.url;
+        e.instance = h.id;
+      }
     }
     for (const [name, shards] of Object.entries(saved.servers)) {
       const e = c.servers.get(name)!;
       const h = running.get(name) ?? spawned.get(name);
-      if (h) {
-        e.url = h.url;
-        e.instance = h.id;
-      }
       const hb = h && running.has(name) && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
       // the store it served with before: one that answers with another lost its volume meanwhile (it forgot what
       // it acknowledged), so it neither votes nor serves until recovery recreated its shards (rejoin.ts)
