@@ -192,6 +192,9 @@ export class DataPath {
     const e = this.c.servers.get(name) ?? fail('UNKNOWN_SERVER', `Server ${name} is not in the cluster`);
     if (e.status !== 'serving') fail('NO_REPLICA', `Server ${name} is ${e.status}; try again once it serves (shardctl status)`);
     try {
+      // under primaries: as of every change acknowledged so far (a replica applies a commit a moment after the
+      // primary answered), so two replicas read this way are comparable
+      if (this.primary) await Promise.all(e.shards.map((id) => this.primary!.caughtUp(name, id, 2000)));
       return await this.c.client.copy(name, e.shards);
     } catch (e) {
       if (e instanceof UpstreamError) throw new ApiError('UPSTREAM_FAILED', `Server ${name} did not answer: ${e.message}`);

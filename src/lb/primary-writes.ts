@@ -84,6 +84,11 @@ export class PrimaryWrites {
     }
   }
 
+  /** Waits (at most `ms`) until `server` has applied every change of `shard` acknowledged so far. */
+  caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    return this.pm.caughtUp(server, shard, ms);
+  }
+
   /** Rows of one shard from one serving replica that has committed every acknowledged change. */
   async read(sh: Shard, keyCol: string, lo: number, hi: number, id: number): Promise<string> {
     if (sh.lead.ackedUnknown)
