@@ -12,7 +12,7 @@ import type { Primaries } from './primaries.js';
 import type { Recovery } from './recovery.js';
 import { membersBody, rejoinShard } from './rejoin.js';
 import { Shard, type ShardExecOptions } from './shard.js';
-import { VoterChange } from './voter-change.js';
+import { shardIdsOf, VoterChange } from './voter-change.js';
 
 export type ShardFactory = (def: ShardDef, keyCol: string) => Shard;
 
@@ -232,7 +232,7 @@ export class Membership {
    */
   private async detachAll(removed: string[], body: RmBody): Promise<void> {
     const c = this.c;
-    const ids = [...new Set(removed.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
+    const ids = shardIdsOf(c, removed);
     const locked = (i: number): Promise<void> => {
       const sh = i < ids.length ? c.topo.shard(ids[i]) : undefined;
       if (i < ids.length && !sh) return locked(i + 1);

@@ -165,26 +165,35 @@ test('primaries of /init are spread: no server leads two shards while another le
   assert.deepEqual(w.pm.view().terms, { sh1: 1, sh2: 1, sh3: 1 });
 });
 
-test('LB restart: the recorded primary still leading the recorded term is adopted (no votes); any other answer elects above it', async () => {
+/** A world whose sh1 elected a primary and acknowledged one write (row 1). */
+async function writtenOnce() {
   const w = await world();
   assert.equal(await w.pm.elect(w.sh(), 'test'), true);
   await w.sh().write([row(1)], [1]);
-  const { primaries, terms } = w.pm.view();
-  // a new LB: what it loaded from the metadata, nothing else
+  return w;
+}
+
+/** A new LB over `w`'s servers that knows only what resume.ts loads from the metadata: sh1's primary and `term`. */
+async function restartedFrom(w: Awaited<ReturnType<typeof world>>, term = w.pm.view().terms.sh1) {
   const again = await world();
   for (const [k, v] of w.fake.logs) again.fake.logs.set(k, v);
-  again.sh().lead.primary = primaries.sh1;
-  again.sh().lead.term = terms.sh1;
+  again.sh().lead.primary = w.pm.view().primaries.sh1;
+  again.sh().lead.term = term;
+  return again;
+}
+
+test('LB restart: the recorded primary still leading the recorded term is adopted (no votes); any other answer elects above it', async () => {
+  const w = await writtenOnce();
+  const { primaries, terms } = w.pm.view();
+  // a new LB: what it loaded from the metadata, nothing else
+  const again = await restartedFrom(w);
   assert.equal(await again.sh().run(() => again.pm.resumeLocked(again.sh())), true);
   assert.deepEqual(again.pm.view(), { primaries, terms });
   assert.equal(again.sh().lead.acked, 2, 'acked = the primary commit position (its no-op, then the write)');
   assert.ok(!again.fake.calls.some((x) => x.startsWith('vote')), again.fake.calls.join('\n'));
   assert.ok(again.c.events.list().some((e) => e.kind === 'primary-adopted'));
   // recorded term behind what the primary leads (another LB elected meanwhile): elect, above every term seen
-  const third = await world();
-  for (const [k, v] of w.fake.logs) third.fake.logs.set(k, v);
-  third.sh().lead.primary = primaries.sh1;
-  third.sh().lead.term = terms.sh1 - 1 || 0;
+  const third = await restartedFrom(w, terms.sh1 - 1 || 0);
   assert.equal(await third.sh().run(() => third.pm.resumeLocked(third.sh())), true);
   assert.ok(third.pm.view().terms.sh1 > terms.sh1);
   assert.ok(third.fake.calls.some((x) => x.startsWith('vote')));
@@ -230,15 +239,9 @@ test('a promote answered 503 INDETERMINATE (in office, no-op not committed yet) 
 });
 
 test('after an LB restart a shard is not read until its primary is adopted or elected (acked unknown: a lagging replica could miss acknowledged writes)', async () => {
-  const w = await world();
-  assert.equal(await w.pm.elect(w.sh(), 'test'), true);
-  await w.sh().write([row(1)], [1]);
-  const { primaries, terms } = w.pm.view();
-  const again = await world();
-  for (const [k, v] of w.fake.logs) again.fake.logs.set(k, v);
+  const w = await writtenOnce();
+  const again = await restartedFrom(w);
   // what resume.ts loads: the recorded primary and term, acked not known yet
-  again.sh().lead.primary = primaries.sh1;
-  again.sh().lead.term = terms.sh1;
   again.sh().lead.ackedUnknown = true;
   await assert.rejects(again.writes.read(again.sh(), 'Stud_id', 0, 10, 1), (e: Error & { code?: string }) => e.code === 'NO_PRIMARY' && /cannot be read yet/.test(e.message));
   assert.equal(await again.sh().run(() => again.pm.resumeLocked(again.sh())), true);

@@ -102,10 +102,10 @@ export class Resume {
       const e = c.servers.get(name)!;
       const h = running.get(name) ?? spawned.get(name);
       const hb = h && running.has(name) && !stale.has(name) ? (c.client.setAddress(name, h.url), await c.client.heartbeat(name, 2000)) : undefined;
-      // the store it served with before: one that answers with another lost its volume meanwhile (it forgot what
-      // it acknowledged), so it neither votes nor serves until recovery recreated its shards (rejoin.ts)
-      const recorded = saved.stores?.[name];
-      e.storeId = recorded ?? hb?.storeId;
+      // the store it served with before (seeded above): one that answers with another lost its volume meanwhile
+      // (it forgot what it acknowledged), so it neither votes nor serves until recovery recreated its shards
+      const recorded = e.storeId;
+      e.storeId ??= hb?.storeId;
       const lost = hb !== undefined && recorded !== undefined && hb.storeId !== undefined && hb.storeId !== recorded;
       if (lost) {
         lostStore.push(name);

@@ -6,24 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { row, setup, sleep, until } from './testkit.js';
+import { oneShardOfThree, readIds, row, sleep, until } from './testkit.js';
 
-const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
-const sh1 = { Stud_id_low: 0, Shard_id: 'sh1', Shard_size: 4096 };
 const servers = { Server0: ['sh1'], Server1: ['sh1'], Server2: ['sh1'] };
 
 async function world(rmCatchUpMs: number) {
-  const w = await setup({ hb: 60_000, extra: { rmCatchUpMs } });
-  assert.equal((await w.call('POST', '/init', { N: 3, schema, shards: [sh1], servers })).status, 200);
+  const w = await oneShardOfThree({ hb: 60_000, extra: { rmCatchUpMs } });
   assert.equal((await w.call('POST', '/write', { data: [row(1)] })).status, 200);
-  const primary = (await w.call('GET', '/primaries')).body.primaries.sh1 as string;
-  const [other, behind] = Object.keys(servers).filter((s) => s !== primary);
+  const { primary, x: other, y: behind } = w;
   // `behind` misses the second write: acknowledged by the primary and `other` alone
   w.runtime.pause(behind);
   assert.equal((await w.call('POST', '/write', { data: [row(2)] })).status, 200);
   const ids = async () => {
-    const r = await w.call('POST', '/read', { Stud_id: { low: 0, high: 10 } });
-    return r.status === 200 ? (r.body.data as { Stud_id: number }[]).map((d) => d.Stud_id) : r.status;
+    const r = await readIds(w.call);
+    return r.status === 200 ? r.ids : r.status;
   };
   return { ...w, primary, other, behind, ids };
 }

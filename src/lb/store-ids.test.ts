@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetaStore } from './metadata.js';
-import { row, setup, sleep } from './testkit.js';
+import { oneShardOfThree, readIds, restartLosingVolumes, row, setup, sleep } from './testkit.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const sh1 = { Stud_id_low: 0, Shard_id: 'sh1', Shard_size: 4096 };
@@ -27,30 +27,20 @@ test('the metadata keeps each server store id', async () => {
 
 test('after an LB restart, replicas whose volumes were lost meanwhile do not vote: no primary lacking an acknowledged write is elected', async (t) => {
   const meta = await MetaStore.open();
-  const first = await setup({ extra: { meta }, hb: 5000 });
-  const { runtime } = first;
-  t.after(() => runtime.stopAll());
-  const servers = { Server0: ['sh1'], Server1: ['sh1'], Server2: ['sh1'] };
-  assert.equal((await first.call('POST', '/init', { N: 3, schema, shards: [sh1], servers })).status, 200);
+  const first = await oneShardOfThree({ extra: { meta }, hb: 5000 });
+  t.after(() => first.runtime.stopAll());
+  const { primary, x, y } = first;
   assert.equal((await first.call('POST', '/write', { data: [row(1)] })).status, 200);
-  const primary = (await first.call('GET', '/primaries')).body.primaries.sh1 as string;
-  const [x, y] = Object.keys(servers).filter((s) => s !== primary);
   // y misses the second write: it is acknowledged by the primary and x alone
-  runtime.pause(y);
+  first.runtime.pause(y);
   assert.equal((await first.call('POST', '/write', { data: [row(2)] })).status, 200);
-  // the LB goes away (servers keep running); meanwhile the primary and x die and lose their volumes (the restarted
-  // LB starts them again on what is left: nothing; an in-process spawn is a new, empty store) and y returns
-  await first.cluster.shutdown(false);
-  for (const s of [primary, x]) await runtime.kill(s);
-  runtime.resume(y);
-  const again = await setup({ runtime, extra: { meta } });
+  // the LB goes away; meanwhile the primary and x lose their volumes and y returns
+  const again = await restartLosingVolumes(first, meta, [primary, x], y);
   t.after(again.close);
-  await again.cluster.resume(meta.load()!);
   // give the LB time to elect if it (wrongly) would
   await sleep(1500);
-  const r = await again.call('POST', '/read', { Stud_id: { low: 0, high: 10 } });
-  const ids = (r.body?.data ?? []).map((d: { Stud_id: number }) => d.Stud_id);
-  assert.ok(r.status !== 200 || ids.includes(2), `the read answered ${r.status} with ${JSON.stringify(ids)}: acknowledged row 2 is gone`);
+  const r = await readIds(again.call);
+  assert.ok(r.status !== 200 || r.ids.includes(2), `the read answered ${r.status} with ${JSON.stringify(r.ids)}: acknowledged row 2 is gone`);
   assert.equal(r.status, 503, JSON.stringify(r.body));
   const events = (await again.call('GET', '/events')).body;
   assert.ok(JSON.stringify(events).includes('store-lost'), 'the lost volumes are reported');

@@ -59,3 +59,36 @@ export async function allRows(call: Awaited<ReturnType<typeof setup>>['call']) {
   return (await call('POST', '/read', { Stud_id: { low: 0, high: 16383 } })).body.data as { Stud_id: number; Stud_marks: unknown }[];
 }
 
+
+const SCHEMA = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
+
+/** An LB over three in-process replicas (Server0..2) of one shard sh1, initialised; its primary and the two others. */
+export async function oneShardOfThree(opts: Parameters<typeof setup>[0] = {}) {
+  const w = await setup(opts);
+  const servers = { Server0: ['sh1'], Server1: ['sh1'], Server2: ['sh1'] };
+  const init = await w.call('POST', '/init', { N: 3, schema: SCHEMA, shards: [{ Stud_id_low: 0, Shard_id: 'sh1', Shard_size: 4096 }], servers });
+  if (init.status !== 200) throw new Error(`/init answered ${init.status}: ${JSON.stringify(init.body)}`);
+  const primary = (await w.call('GET', '/primaries')).body.primaries.sh1 as string;
+  const [x, y] = Object.keys(servers).filter((s) => s !== primary);
+  return { ...w, primary, x, y };
+}
+
+/**
+ * The LB goes away (its servers keep running); meanwhile `lost` die with their volumes (the next LB starts them
+ * again on nothing: an in-process spawn is a new, empty store) and `back` returns from a pause. A new LB over the
+ * same runtime resumes from `meta`.
+ */
+export async function restartLosingVolumes(w: { cluster: Cluster; runtime: InProcessRuntime }, meta: NonNullable<ClusterOptions['meta']>, lost: string[], back: string) {
+  await w.cluster.shutdown(false);
+  for (const s of lost) await w.runtime.kill(s);
+  w.runtime.resume(back);
+  const again = await setup({ runtime: w.runtime, extra: { meta } });
+  await again.cluster.resume(meta.load()!);
+  return again;
+}
+
+/** A /read of keys low..high: its status, body and the Stud_ids it returned. */
+export async function readIds(call: Call, low = 0, high = 10) {
+  const r = await call('POST', '/read', { Stud_id: { low, high } });
+  return { ...r, ids: ((r.body?.data ?? []) as { Stud_id: number }[]).map((d) => d.Stud_id) };
+}

@@ -47,6 +47,11 @@ export async function awaitHeld(c: LbContext, sh: Shard, primary: string, keep: 
   }
 }
 
+/** The ids of every shard the servers `names` hold, sorted (the order /rm takes shard locks in). */
+export function shardIdsOf(c: LbContext, names: readonly string[]): string[] {
+  return [...new Set(names.flatMap((n) => c.servers.get(n)?.shards ?? []))].sort();
+}
+
 export class VoterChange {
   constructor(
     private readonly c: LbContext,
@@ -129,7 +134,8 @@ export class VoterChange {
   }
 
   private touched(removed: readonly string[]): Shard[] {
-    const ids = [...new Set(removed.flatMap((n) => this.c.servers.get(n)?.shards ?? []))].sort();
-    return ids.map((id) => this.c.topo.shard(id)).filter((s): s is Shard => s !== undefined);
+    return shardIdsOf(this.c, removed)
+      .map((id) => this.c.topo.shard(id))
+      .filter((s): s is Shard => s !== undefined);
   }
 }

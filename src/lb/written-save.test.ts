@@ -6,21 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetaStore } from './metadata.js';
-import { row, setup, sleep } from './testkit.js';
-
-const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
-const sh1 = { Stud_id_low: 0, Shard_id: 'sh1', Shard_size: 4096 };
+import { oneShardOfThree, readIds, restartLosingVolumes, row, sleep } from './testkit.js';
 
 test('a failed save of Lead.written does not let an acknowledged write be lost after an LB restart', async (t) => {
   const meta = await MetaStore.open();
-  const first = await setup({ extra: { meta }, hb: 5000 });
-  const { runtime } = first;
-  t.after(() => runtime.stopAll());
-  const servers = { Server0: ['sh1'], Server1: ['sh1'], Server2: ['sh1'] };
-  assert.equal((await first.call('POST', '/init', { N: 3, schema, shards: [sh1], servers })).status, 200);
-  const primary = (await first.call('GET', '/primaries')).body.primaries.sh1 as string;
-  const [x, y] = Object.keys(servers).filter((s) => s !== primary);
-  runtime.pause(y);
+  const first = await oneShardOfThree({ extra: { meta }, hb: 5000 });
+  t.after(() => first.runtime.stopAll());
+  const { primary, x, y } = first;
+  first.runtime.pause(y);
   // the metadata volume is full for a moment: the save made before the first write fails
   const save = meta.save.bind(meta);
   meta.save = () => { throw new Error('ENOSPC (test)'); };
@@ -37,16 +30,11 @@ test('a failed save of Lead.written does not let an acknowledged write be lost a
     await first.close();
     return;
   }
-  await first.cluster.shutdown(false);
   meta.save = save;
-  assert.deepEqual(meta.load()!.written, [], 'the saved metadata does not know sh1 was written');
-  for (const s of [primary, x]) await runtime.kill(s);
-  runtime.resume(y);
-  const again = await setup({ runtime, extra: { meta } });
+  const again = await restartLosingVolumes(first, meta, [primary, x], y);
   t.after(again.close);
-  await again.cluster.resume(meta.load()!);
+  assert.deepEqual(meta.load()!.written, [], 'the saved metadata does not know sh1 was written');
   await sleep(1500);
-  const r = await again.call('POST', '/read', { Stud_id: { low: 0, high: 10 } });
-  const ids = (r.body?.data ?? []).map((d: { Stud_id: number }) => d.Stud_id);
-  assert.ok(r.status !== 200 || ids.includes(1), `read ${r.status} ${JSON.stringify(ids)} (primaries ${JSON.stringify((await again.call('GET', '/primaries')).body)}): acknowledged row 1 is gone`);
+  const r = await readIds(again.call);
+  assert.ok(r.status !== 200 || r.ids.includes(1), `read ${r.status} ${JSON.stringify(r.ids)} (primaries ${JSON.stringify((await again.call('GET', '/primaries')).body)}): acknowledged row 1 is gone`);
 });

@@ -11,6 +11,7 @@ import { createServerApp } from './app.js';
 import { ShardStore, type StoreOptions } from './store.js';
 import { FormatError } from './wal.js';
 import { encodeRecord, scanRecords } from './wal-format.js';
+import { appCall } from './testkit.js';
 
 const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
 const row = (id: number, marks: number | string = id % 100) => ({ Stud_id: id, Stud_name: `S${id}`, Stud_marks: marks });
@@ -19,18 +20,7 @@ async function open(dataDir: string, o: Omit<StoreOptions, 'dataDir'> = {}) {
   const store = await ShardStore.open({ dataDir, ...o });
   await store.replay();
   const app = createServerApp({ store, serverId: 'S0' });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined; // /batch answers lines of text
-    }
-    return { status: res.status, text, body: parsed };
-  };
-  return { store, app, call };
+  return { store, app, call: appCall(app) };
 }
 
 type Node = Awaited<ReturnType<typeof open>>;

@@ -5,38 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServerApp } from './app.js';
-import { ShardStore } from './store.js';
 import { entriesBudget, HINT_MS } from './replication.js';
-
-const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
-const tmp = () => mkdtempSync(join(tmpdir(), 'shardctl-repl-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const w = (index: number, term: number, ...ids: number[]) => ({ index, term, op: { op: 'write', rows: ids.map((id) => [id, `S${id}`, id % 100]) } });
-
-async function open(dataDir: string, configure = true) {
-  const store = await ShardStore.open({ dataDir });
-  await store.replay();
-  const app = createServerApp({ store, serverId: 'S1' });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, text, body: parsed };
-  };
-  if (configure) assert.equal((await call('POST', '/config', { schema, shards: ['sh1'] })).status, 200);
-  const ids = async () => ((await call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 } })).body.data as { Stud_id: number }[]).map((r) => r.Stud_id);
-  const st = async () => (await call('GET', '/state')).body.shards.sh1;
-  return { store, call, ids, st };
-}
+import { open, sleep, tmp, w } from './testkit.js';
 
 test('the vote survives a restart: no second vote in the same term; every answer names the store', async () => {
   const dir = tmp();

@@ -1,31 +1,7 @@
 /** Regression tests for the independent review of the replication wiring (findings 4 and 5): each failed before its fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServerApp } from './app.js';
-import { ShardStore } from './store.js';
-
-const schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'String'] };
-const tmp = () => mkdtempSync(join(tmpdir(), 'shardctl-review-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const w = (index: number, term: number, ...ids: number[]) => ({ index, term, op: { op: 'write', rows: ids.map((id) => [id, `S${id}`, id % 100]) } });
-
-async function open(dataDir: string) {
-  const store = await ShardStore.open({ dataDir });
-  await store.replay();
-  const app = createServerApp({ store, serverId: 'S1' });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any; // eslint-disable-line
-    try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-    return { status: res.status, text, body: parsed };
-  };
-  assert.equal((await call('POST', '/config', { schema, shards: ['sh1'] })).status, 200);
-  return { store, call };
-}
+import { open, sleep, tmp, w } from './testkit.js';
 
 test('a minIndex read of a shard with no replication state here (a new or wiped volume) is 503 BEHIND, never served stale', async () => {
   const a = await open(tmp()); // a server on a new (lost) volume, configured by the LB
