@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { allRows, DEFAULT, row, setup, sleep, until } from './testkit.js';
+import { allRows, DEFAULT, oneShardOfThree, readIds, row, setup, sleep, until } from './testkit.js';
 
 /** GET /status is the configuration plus each shard's primary, one of its replicas. */
 function assertStatus(body: Record<string, unknown> & { primaries: Record<string, string> }): void {
@@ -289,4 +289,17 @@ test('an insert answered 503 indeterminate that commits later can be read, updat
   assert.deepEqual(await allRows(call), [row(42, 'after')]);
   assert.equal((await call('DELETE', '/del', { Stud_id: 42 })).status, 200);
   assert.deepEqual(await allRows(call), []);
+});
+
+test('the primary and a replica die right after a write is acknowledged: the replica left serves it, though no commit notice reached it', async (t) => {
+  const w = await oneShardOfThree({ autoRecover: false });
+  t.after(w.close);
+  assert.equal((await w.call('POST', '/write', { data: [row(1)] })).status, 200);
+  // at once: the primary's commit notice (replication.ts NOTICE_MS) never leaves it
+  await w.runtime.kill(w.primary);
+  await w.runtime.kill(w.x);
+  const r = await readIds(w.call, 0, 10);
+  // the read names the acknowledged entry (minIndex, minTerm); the replica holds it, so it knows it committed
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.ids, [1]);
 });

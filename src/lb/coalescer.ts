@@ -12,7 +12,7 @@ import type { Row, Schema } from '../core/table.js';
 import { batchReadOp, batchWriteOp } from '../shared/wire.js';
 import type { ChangeAnswer, MembersBody, PromoteBody, StateReport, ShardClient, ShardDigest, VoteAnswer, VoteBody } from './shard-client.js';
 
-export type PipeOp = { kind: 'read'; shard: string; keyCol: string; low: number; high: number; minIndex?: number } | { kind: 'write'; body: string };
+export type PipeOp = { kind: 'read'; shard: string; keyCol: string; low: number; high: number; minIndex?: number; minTerm?: number } | { kind: 'write'; body: string };
 
 interface Pending {
   op: PipeOp;
@@ -104,8 +104,8 @@ export class Coalescer implements ShardClient {
     this.client.forget(server);
   }
 
-  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string> {
-    return this.submit(server, { kind: 'read', shard, keyCol, low, high, minIndex });
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number, minTerm?: number): Promise<string> {
+    return this.submit(server, { kind: 'read', shard, keyCol, low, high, minIndex, minTerm });
   }
 
   writeRaw(server: string, body: string): Promise<string> {
@@ -164,7 +164,7 @@ export class Coalescer implements ShardClient {
   }
 
   private single(server: string, op: PipeOp): Promise<string> {
-    if (op.kind === 'read') return this.client.readRaw(server, op.shard, op.keyCol, op.low, op.high, op.minIndex);
+    if (op.kind === 'read') return this.client.readRaw(server, op.shard, op.keyCol, op.low, op.high, op.minIndex, op.minTerm);
     return this.client.writeRaw(server, op.body);
   }
 
@@ -200,5 +200,5 @@ function newPipe(o: Required<PipeOptions>): Pipe {
 }
 
 function serialise(op: PipeOp): string {
-  return op.kind === 'read' ? batchReadOp(op.shard, op.low, op.high, op.minIndex) : batchWriteOp(op.body);
+  return op.kind === 'read' ? batchReadOp(op.shard, op.low, op.high, op.minIndex, op.minTerm) : batchWriteOp(op.body);
 }

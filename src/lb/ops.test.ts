@@ -25,9 +25,9 @@ class CountingClient extends HttpShardClient {
   private count(server: string, n = 1) {
     this.reads.set(server, (this.reads.get(server) ?? 0) + n);
   }
-  override readRaw(server: string, shard: string, keyCol: string, low: number, high: number): Promise<string> {
+  override readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number, minTerm?: number): Promise<string> {
     this.count(server);
-    return super.readRaw(server, shard, keyCol, low, high);
+    return super.readRaw(server, shard, keyCol, low, high, minIndex, minTerm);
   }
   override batch(server: string, ops: string[]): Promise<(string | ApiError)[]> {
     this.count(server, ops.filter((o) => o.includes('"read"')).length);

@@ -133,9 +133,11 @@ export class Primaries {
     }
   }
 
-  /** Acknowledged up to `index` (a 200 of the primary). */
-  acked(sh: Shard, index: number | undefined): void {
-    if (index !== undefined && index > sh.lead.acked) sh.lead.acked = index;
+  /** Acknowledged up to `index`, an entry of `term` (a 200 of the primary of that term). */
+  acked(sh: Shard, index: number | undefined, term: number): void {
+    if (index === undefined || index < sh.lead.acked) return;
+    if (index > sh.lead.acked || sh.lead.ackedTerm === undefined) sh.lead.ackedTerm = term;
+    sh.lead.acked = index;
   }
 
   /**
@@ -149,7 +151,9 @@ export class Primaries {
       const s = st?.shards[sh.id];
       const d = resumeShard({ primary: p, term: sh.lead.term }, s && { term: s.term, role: s.role === 'primary' ? 'primary' : 'replica', ready: s.ready === true, commitIndex: s.commit_index });
       if (d.action === 'adopt') {
+        // ready: the entry at its commit position is of its term
         sh.lead.acked = d.acked;
+        sh.lead.ackedTerm = d.term;
         sh.lead.ackedUnknown = undefined;
         sh.lead.reason = undefined;
         this.c.events.add({ kind: 'primary-adopted', shard: sh.id, server: p, detail: `term ${d.term}, committed up to ${d.acked}` });
@@ -227,7 +231,7 @@ export class Primaries {
         .catch((e: unknown) => (e instanceof UpstreamError && e.code === 'INDETERMINATE' && !sh.closed ? c.client.promote(plan.candidate, body, ELECTION_TIMEOUTS.promote) : Promise.reject(e)));
       if (sh.closed || sh.lead.primary !== plan.candidate || sh.lead.term !== plan.term) return false;
       // its no-op of this term is committed, so its commit position covers every earlier acknowledgement
-      sh.lead.acked = Math.max(sh.lead.acked, res.commitIndex);
+      this.acked(sh, res.commitIndex, plan.term);
       sh.lead.ackedUnknown = undefined;
     } catch (e) {
       if (sh.lead.primary === plan.candidate) sh.lead.primary = undefined;

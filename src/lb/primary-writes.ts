@@ -62,7 +62,8 @@ export class PrimaryWrites {
         }
       }
       try {
-        this.pm.acked(sh, await send(primary, term));
+        // the primary logs a change only in the term it was sent with: the entry at that index is of `term`
+        this.pm.acked(sh, await send(primary, term), term);
         return;
       } catch (e) {
         if (e instanceof ApiError && e.code === 'NOT_PRIMARY' && attempt === 0) {
@@ -99,7 +100,7 @@ export class PrimaryWrites {
     for (const server of order) {
       tried.add(server);
       try {
-        return await this.c.client.readRaw(server, sh.id, keyCol, lo, hi, sh.lead.acked);
+        return await this.c.client.readRaw(server, sh.id, keyCol, lo, hi, sh.lead.acked, sh.lead.ackedTerm);
       } catch (e) {
         if (!(e instanceof UpstreamError)) throw e;
         if (sh.closed) throw new ApiError('NO_REPLICA', `Shard ${sh.id} was replaced while it was read; try again`);

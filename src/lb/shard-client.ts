@@ -40,8 +40,11 @@ export interface ShardClient extends ReplCalls {
   config(server: string, schema: Schema, shards: string[]): Promise<void>;
   /** empties shards on the server (before a copy-back) */
   reset(server: string, schema: Schema, shards: string[]): Promise<void>;
-  /** the rows as JSON array text, "[...]"; with `minIndex` only once the replica committed up to it (else BEHIND) */
-  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string>;
+  /**
+   * the rows as JSON array text, "[...]"; with `minIndex` only once the replica committed up to it (else BEHIND);
+   * `minTerm` is the term of the entry at minIndex, when known
+   */
+  readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number, minTerm?: number): Promise<string>;
   /** several pre-serialised ops in one /batch call: per op its answer line, or an ApiError */
   batch(server: string, ops: string[]): Promise<(string | ApiError)[]>;
   /** body is a pre-serialised {"shard","curr_idx","data"} (and "term" to a primary); resolves with the answer text */
@@ -160,8 +163,8 @@ export class HttpShardClient implements ShardClient {
     await this.call(server, 'POST', '/config', JSON.stringify({ schema, shards, reset: shards }));
   }
 
-  async readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number): Promise<string> {
-    const body = await this.call(server, 'POST', '/read', readBody(shard, keyCol, low, high, minIndex));
+  async readRaw(server: string, shard: string, keyCol: string, low: number, high: number, minIndex?: number, minTerm?: number): Promise<string> {
+    const body = await this.call(server, 'POST', '/read', readBody(shard, keyCol, low, high, minIndex, minTerm));
     return dataArray(body);
   }
 

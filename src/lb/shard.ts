@@ -49,6 +49,11 @@ export interface Lead {
   /** the highest log index the LB had a 200 for: reads pass it as minIndex, so no acknowledged change is missed */
   acked: number;
   /**
+   * the term of the entry at `acked`, when known: reads pass it as minTerm, and a replica holding that entry knows
+   * it committed without waiting for its primary's notice (Raft's Log Matching)
+   */
+  ackedTerm?: number;
+  /**
    * set after an LB restart until a primary is adopted or elected: `acked` (0) is then not the shard's acknowledged
    * position, so a read could miss acknowledged changes on a lagging replica; reads are refused meanwhile
    */

@@ -112,6 +112,6 @@ export class DockerRuntime implements ServerRuntime {
 /** The LB's settings that its servers share (V8 flags, the snapshot threshold), passed on to each server container. */
 function serverEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES']) if (process.env[k] !== undefined) out[k] = process.env[k]!;
+  for (const k of ['SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES', 'SHARDCTL_NOTICE_MS']) if (process.env[k] !== undefined) out[k] = process.env[k]!;
   return out;
 }

@@ -27,6 +27,8 @@ export interface ServerAppOptions {
   commitTimeoutMs?: number;
   /** keepBehind of the primary's retention floor (SHARDCTL_KEEP_BEHIND, 1000 entries) */
   keepBehind?: number;
+  /** how long a commit notice waits for an append to carry it (SHARDCTL_NOTICE_MS, replication.ts NOTICE_MS) */
+  noticeMs?: number;
   /** receives the replication state the app creates (tests, shutdown) */
   onReplication?: (r: Replication) => void;
 }
@@ -86,7 +88,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   const storeId = store.id ?? randomUUID();
   app.get('/heartbeat', (c) => c.body(null, 200, { [STORE_ID_HEADER]: storeId }));
 
-  const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind });
+  const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind, noticeMs: opts.noticeMs });
   opts.onReplication?.(repl);
   installReplRoutes(app, { repl, store, maxBody });
   /** A term-less change to a replicated shard would bypass its log's order: refused (409). */
@@ -188,10 +190,11 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const shard = parseShardField(b);
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
     const minIndex = optNat(b.minIndex, 'minIndex');
+    const minTerm = optNat(b.minTerm, 'minTerm');
     const rs = repl.get(shard);
     // a shard with no replication state here (a new or wiped volume) has applied nothing of the shard's log
     if (!rs && minIndex) throw behind(shard, minIndex, 0);
-    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0);
+    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0, minTerm);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });
@@ -219,9 +222,10 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const low = parseKey(op.low, 'low');
           const high = parseKey(op.high, 'high');
           const minIndex = optNat(op.minIndex, 'minIndex');
+          const minTerm = optNat(op.minTerm, 'minTerm');
           const s = minIndex === undefined ? undefined : repl.get(shard);
           if (!s && minIndex) throw behind(shard, minIndex, 0);
-          lines[at] = s ? s.readableAt(minIndex!).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
+          lines[at] = s ? s.readableAt(minIndex!, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
           return;
         }
         if (op.op === 'write' && isPlainObject(op.w)) {

@@ -3,7 +3,8 @@
  * (default 0.0.0.0), SERVER_ID (default: the hostname), SHARDCTL_DATA_DIR (where the shards' logs and
  * snapshots live; unset: memory only), SHARDCTL_SNAPSHOT_BYTES (log bytes between snapshots, 16 MiB),
  * SHARDCTL_COMMIT_TIMEOUT_MS (how long a write with a term waits for its commit, 2 s), SHARDCTL_KEEP_BEHIND (a
- * replica at most this many entries behind keeps the primary from compacting past it, 1000).
+ * replica at most this many entries behind keeps the primary from compacting past it, 1000), SHARDCTL_NOTICE_MS (how
+ * long a commit notice waits for an append to carry it, 5 ms; 0 sends it at once).
  * Prints one JSON line {"event":"listening","port":N} on stdout once it accepts connections, which the process
  * runtime reads; it listens before it has replayed its data dir (see server/DESIGN.md, "Replay").
  */
@@ -34,6 +35,7 @@ const app = createServerApp({
   maxBody: Number(process.env.SHARDCTL_SERVER_MAX_BODY) || undefined,
   commitTimeoutMs: Number(process.env.SHARDCTL_COMMIT_TIMEOUT_MS) || undefined,
   keepBehind: process.env.SHARDCTL_KEEP_BEHIND === undefined ? undefined : Number(process.env.SHARDCTL_KEEP_BEHIND),
+  noticeMs: process.env.SHARDCTL_NOTICE_MS === undefined ? undefined : Number(process.env.SHARDCTL_NOTICE_MS),
 });
 const server = serve(
   { fetch: app.fetch, port: Number(process.env.PORT ?? 5000), hostname: process.env.HOST || '0.0.0.0' },

@@ -219,3 +219,36 @@ test('a replicated shard whose log is damaged mid-log neither votes nor serves; 
   const c = await open(dir, false);
   assert.equal((await c.st()).resyncing, false, 'the cleared floor is on disk');
 });
+
+test('a read naming the acknowledged entry (minIndex, minTerm) is served by a replica that holds it, without the commit notice', async () => {
+  const a = await open(tmp());
+  // S0 (term 2) sent 1..3 and committed 3, then died before its commit notice: this replica knows only commit 1
+  const r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 2, 1), w(2, 2, 2), w(3, 2, 3)], leaderCommit: 1 });
+  assert.equal(r.status, 200, r.text);
+  const read = (minIndex: number, minTerm?: number) => a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 }, minIndex, ...(minTerm === undefined ? {} : { minTerm }) });
+  // without the term it cannot know: BEHIND, as before
+  assert.equal((await read(3)).body.code, 'BEHIND');
+  // another term at that index is not the acknowledged entry (it may be an uncommitted one the new primary cuts)
+  assert.equal((await read(3, 3)).body.code, 'BEHIND');
+  assert.equal((await read(3, 1)).body.code, 'BEHIND');
+  assert.equal((await a.st()).commit_index, 1, 'a mismatched term teaches nothing');
+  // the LB acknowledged (3, term 2): this log holds it, so 1..3 are committed (Log Matching)
+  const ok = await read(3, 2);
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(ok.body.data.map((x: { Stud_id: number }) => x.Stud_id), [1, 2, 3]);
+  const s = await a.st();
+  assert.equal(s.commit_index, 3);
+  assert.equal(s.applied_index, 3);
+});
+
+test('a read waiting for an acknowledged entry this replica does not hold yet is answered once an append brings it', async () => {
+  const a = await open(tmp());
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 2, 1)], leaderCommit: 1 })).status, 200);
+  const pending = a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 }, minIndex: 2, minTerm: 2 });
+  await sleep(20);
+  // entry 2 arrives with a commit position that does not cover it (its notice would come later)
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 1, prevTerm: 2, entries: [w(2, 2, 2)], leaderCommit: 1 })).status, 200);
+  const got = await pending;
+  assert.equal(got.status, 200, got.text);
+  assert.deepEqual(got.body.data.map((x: { Stud_id: number }) => x.Stud_id), [1, 2]);
+});

@@ -14,15 +14,21 @@ export function writeBody(shard: string, currIdx: number, rowsJson: string, term
   return `{"shard":${JSON.stringify(shard)},"curr_idx":${currIdx},${t}"data":${rowsJson}}`;
 }
 
-/** A /read body; `minIndex` (a replica answers once its commit position reached it) when the LB knows one. */
-export function readBody(shard: string, keyCol: string, low: number, high: number, minIndex?: number): string {
-  const m = minIndex === undefined ? '' : `,"minIndex":${minIndex}`;
-  return `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}${m}}`;
+/**
+ * A /read body; `minIndex` (a replica answers once its commit position reached it) when the LB knows one, and
+ * `minTerm`, the term of the entry there, when it knows that too.
+ */
+export function readBody(shard: string, keyCol: string, low: number, high: number, minIndex?: number, minTerm?: number): string {
+  return `{"shard":${JSON.stringify(shard)},${JSON.stringify(keyCol)}:{"low":${low},"high":${high}}${minFields(minIndex, minTerm)}}`;
 }
 
-export function batchReadOp(shard: string, low: number, high: number, minIndex?: number): string {
-  const m = minIndex === undefined ? '' : `,"minIndex":${minIndex}`;
-  return `{"op":"read","shard":${JSON.stringify(shard)},"low":${low},"high":${high}${m}}`;
+export function batchReadOp(shard: string, low: number, high: number, minIndex?: number, minTerm?: number): string {
+  return `{"op":"read","shard":${JSON.stringify(shard)},"low":${low},"high":${high}${minFields(minIndex, minTerm)}}`;
+}
+
+function minFields(minIndex?: number, minTerm?: number): string {
+  if (minIndex === undefined) return '';
+  return minTerm === undefined ? `,"minIndex":${minIndex}` : `,"minIndex":${minIndex},"minTerm":${minTerm}`;
 }
 
 /** The log index a primary's 200 names (`"index":N` in a /write body or a /batch answer line), if any. */
