@@ -4,7 +4,9 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Server } from 'node:http';
 import { createServerApp } from '../server/app.js';
+import { serveReplStream, type StreamHandler } from '../server/repl-stream.js';
 import { ShardStore } from '../server/store.js';
 import { RuntimeError, type ServerHandle, type ServerRuntime, type ServerState } from './runtime.js';
 
@@ -36,7 +38,8 @@ export class InProcessRuntime implements ServerRuntime {
     this.spawns.set(name, (this.spawns.get(name) ?? 0) + 1);
     const store = await ShardStore.open();
     let repl: { close(): Promise<void> } | undefined;
-    const inner = createServerApp({ store, serverId: name, onReplication: (r) => (repl = r) });
+    let stream: { handle: StreamHandler; maxBody: number } | undefined;
+    const inner = createServerApp({ store, serverId: name, onReplication: (r) => (repl = r), onReplStream: (handle, maxBody) => (stream = { handle, maxBody }) });
     const app = {
       fetch: async (req: Request, env: unknown) => {
         const p = this.running.get(name)?.paused;
@@ -48,6 +51,15 @@ export class InProcessRuntime implements ServerRuntime {
     const server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
+    if (stream) {
+      const { handle, maxBody } = stream;
+      // a paused server answers no stream call either (its appends wait, like its HTTP requests)
+      serveReplStream(server as Server, async (path, body) => {
+        const p = this.running.get(name)?.paused;
+        if (p) await p.until;
+        return handle(path, body);
+      }, maxBody);
+    }
     server.on('connection', (s: Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));

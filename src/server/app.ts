@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Replication, type KeyView } from './replication.js';
 import type { BaseOp } from './wal-format.js';
 import { installReplRoutes } from './repl-routes.js';
+import type { StreamHandler } from './repl-stream.js';
 import { notPrimary } from '../core/repl-errors.js';
 import { ApiError } from '../core/errors.js';
 
@@ -29,6 +30,10 @@ export interface ServerAppOptions {
   keepBehind?: number;
   /** how long a commit notice waits for an append to carry it (SHARDCTL_NOTICE_MS, replication.ts NOTICE_MS) */
   noticeMs?: number;
+  /** a primary's appends go over one upgraded connection per replica (repl-stream.ts; default true) */
+  replStream?: boolean;
+  /** receives the handler of primaries' /repl/append streams (repl-stream.ts serveReplStream attaches it) */
+  onReplStream?: (handle: StreamHandler, maxBody: number) => void;
   /** receives the replication state the app creates (tests, shutdown) */
   onReplication?: (r: Replication) => void;
 }
@@ -88,9 +93,10 @@ export function createServerApp(opts: ServerAppOptions): Hono {
   const storeId = store.id ?? randomUUID();
   app.get('/heartbeat', (c) => c.body(null, 200, { [STORE_ID_HEADER]: storeId }));
 
-  const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind, noticeMs: opts.noticeMs });
+  const repl = new Replication({ store, self: serverId, storeId, log, commitTimeoutMs: opts.commitTimeoutMs, keepBehind: opts.keepBehind, noticeMs: opts.noticeMs, streams: opts.replStream });
   opts.onReplication?.(repl);
-  installReplRoutes(app, { repl, store, maxBody });
+  const streamHandler = installReplRoutes(app, { repl, store, maxBody });
+  opts.onReplStream?.(streamHandler, maxBody);
   /** A term-less change to a replicated shard would bypass its log's order: refused (409). */
   const legacyOnly = (shard: string) => {
     const s = repl.get(shard);

@@ -4,7 +4,8 @@
  * snapshots live; unset: memory only), SHARDCTL_SNAPSHOT_BYTES (log bytes between snapshots, 16 MiB),
  * SHARDCTL_COMMIT_TIMEOUT_MS (how long a write with a term waits for its commit, 2 s), SHARDCTL_KEEP_BEHIND (a
  * replica at most this many entries behind keeps the primary from compacting past it, 1000), SHARDCTL_NOTICE_MS (how
- * long a commit notice waits for an append to carry it, 5 ms; 0 sends it at once).
+ * long a commit notice waits for an append to carry it, 5 ms; 0 sends it at once), SHARDCTL_REPL_STREAM=0 (a
+ * primary sends its appends as HTTP requests instead of over one upgraded connection per replica).
  * Prints one JSON line {"event":"listening","port":N} on stdout once it accepts connections, which the process
  * runtime reads; it listens before it has replayed its data dir (see server/DESIGN.md, "Replay").
  */
@@ -12,6 +13,8 @@ import '../shared/v8-tuning.js'; // first: flags must be set before the request 
 import { serve } from '@hono/node-server';
 import { hostname } from 'node:os';
 import { createServerApp } from './app.js';
+import type { Server } from 'node:http';
+import { serveReplStream, type StreamHandler } from './repl-stream.js';
 import { ShardStore } from './store.js';
 import { createLogger } from '../shared/log.js';
 
@@ -29,9 +32,12 @@ const store = await ShardStore.open({
   },
   warn: (msg, detail) => log.warn(msg, detail),
 });
+let stream: { handle: StreamHandler; maxBody: number } | undefined;
 const app = createServerApp({
   store,
   serverId,
+  onReplStream: (handle, maxBody) => (stream = { handle, maxBody }),
+  replStream: process.env.SHARDCTL_REPL_STREAM !== '0',
   maxBody: Number(process.env.SHARDCTL_SERVER_MAX_BODY) || undefined,
   commitTimeoutMs: Number(process.env.SHARDCTL_COMMIT_TIMEOUT_MS) || undefined,
   keepBehind: process.env.SHARDCTL_KEEP_BEHIND === undefined ? undefined : Number(process.env.SHARDCTL_KEEP_BEHIND),
@@ -44,6 +50,8 @@ const server = serve(
     log.info('listening', { port: info.port });
   },
 );
+// primaries' /repl/append calls over one upgraded connection each (repl-stream.ts)
+if (stream) serveReplStream(server as Server, stream.handle, stream.maxBody);
 const t0 = Date.now();
 store.replay().then(
   () => {

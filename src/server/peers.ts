@@ -4,6 +4,7 @@
  * and parsed body (a replica's 409 carries its term, which deposes the primary).
  */
 import { Pool } from 'undici';
+import { ReplStream, StreamUnsupported } from './repl-stream.js';
 
 export interface PeerAnswer {
   status: number;
@@ -12,8 +13,14 @@ export interface PeerAnswer {
 
 export class Peers {
   private readonly pools = new Map<string, Pool>();
+  /** /repl/append goes over one stream per address (repl-stream.ts); addresses that refused the upgrade use HTTP */
+  private readonly streams = new Map<string, ReplStream>();
+  private readonly noStream = new Set<string>();
 
-  constructor(private readonly timeoutMs = 1000) {}
+  constructor(
+    private readonly timeoutMs = 1000,
+    private readonly useStreams = true,
+  ) {}
 
   private pool(url: string): Pool {
     let p = this.pools.get(url);
@@ -27,6 +34,16 @@ export class Peers {
 
   /** POSTs `body` (JSON) to `url` + `path`; throws on a connection error or timeout. */
   async post(url: string, path: string, body: unknown, timeoutMs = this.timeoutMs): Promise<PeerAnswer> {
+    if (path === '/repl/append' && this.useStreams && !this.noStream.has(url)) {
+      let s = this.streams.get(url);
+      if (!s?.usable) this.streams.set(url, (s = new ReplStream(url, this.timeoutMs)));
+      try {
+        return await s.call(path, body, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof StreamUnsupported)) throw e;
+        this.noStream.add(url); // an older server: HTTP from now on
+      }
+    }
     const res = await this.pool(url).request({
       method: 'POST',
       path,
@@ -47,6 +64,11 @@ export class Peers {
 
   /** Drops pools of addresses no shard uses any more. */
   retain(urls: ReadonlySet<string>): void {
+    for (const [url, s] of this.streams) {
+      if (urls.has(url)) continue;
+      s.close();
+      this.streams.delete(url);
+    }
     for (const [url, p] of this.pools) {
       if (urls.has(url)) continue;
       void p.close().catch(() => undefined);
@@ -55,6 +77,8 @@ export class Peers {
   }
 
   async close(): Promise<void> {
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
     await Promise.all([...this.pools.values()].map((p) => p.destroy().catch(() => undefined)));
     this.pools.clear();
   }

@@ -4,7 +4,8 @@
  * `shard`; every answer carries this server's `store` id. Parsing here, the rules in replication.ts.
  */
 import type { Context, Hono } from 'hono';
-import { ApiError, fail } from '../core/errors.js';
+import { ApiError, fail, failureBody } from '../core/errors.js';
+import type { StreamHandler } from './repl-stream.js';
 import { isPlainObject } from '../core/table.js';
 import { parseShardField } from '../core/schemas.js';
 import { readObject } from '../shared/http-errors.js';
@@ -27,7 +28,7 @@ const record = <T>(v: unknown, name: string): Record<string, T> => {
   return v as Record<string, T>;
 };
 
-export function installReplRoutes(app: Hono, o: { repl: Replication; store: ShardStore; maxBody: number }): void {
+export function installReplRoutes(app: Hono, o: { repl: Replication; store: ShardStore; maxBody: number }): StreamHandler {
   const { repl, store, maxBody } = o;
   const storeId = repl.storeId;
   /** A replaying server answers 503 at once (the primary retries; the LB does not count it in an election). */
@@ -36,18 +37,18 @@ export function installReplRoutes(app: Hono, o: { repl: Replication; store: Shar
   };
   const answer = (c: Context, r: { status: number; body: Record<string, unknown> }) => c.json(r.body, r.status as 200);
 
-  app.post('/repl/append', async (c) => {
+  const append = async (b: Record<string, unknown>) => {
     ready();
-    const b = await readObject(c, maxBody);
     const s = repl.enter(parseShardField(b));
     // counted as a writer while it runs: its fsync is inline only when it is the server's one request in progress
     store.writers++;
     try {
-      return answer(c, await s.append(b as unknown as AppendRequest<EntryOp>));
+      return await s.append(b as unknown as AppendRequest<EntryOp>);
     } finally {
       store.writers--;
     }
-  });
+  };
+  app.post('/repl/append', async (c) => answer(c, await append(await readObject(c, maxBody))));
 
   app.post('/repl/copy', async (c) => {
     ready();
@@ -97,4 +98,16 @@ export function installReplRoutes(app: Hono, o: { repl: Replication; store: Shar
     const s = repl.recreate(shard, nat(b.term, 'term'), nat(b.floor ?? 0, 'floor'));
     return c.json({ message: `${repl.self}:${shard} recreated at term ${s.state.currentTerm}, resyncing to ${b.floor ?? 0}`, term: s.state.currentTerm, store: storeId, status: 'success' });
   });
+
+  // the same /repl/append over a primary's stream (repl-stream.ts): the same answers, a failure as its HTTP body
+  return async (path, body) => {
+    try {
+      if (path !== '/repl/append') fail('NOT_FOUND', `No stream call ${path}`);
+      if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object');
+      return await append(body);
+    } catch (e) {
+      if (e instanceof ApiError) return { status: e.status, body: { ...failureBody(e.message, e.code), ...e.extra } };
+      return { status: 500, body: failureBody(`<Error> Internal error: ${(e as Error).message}`, 'INTERNAL') };
+    }
+  };
 }

@@ -93,6 +93,8 @@ export interface ReplicationOptions {
   heartbeatMs?: number;
   /** how long a commit notice waits for an append to carry it (NOTICE_MS; 0: sent at once) */
   noticeMs?: number;
+  /** appends over one upgraded connection per replica (repl-stream.ts) rather than HTTP requests; default true */
+  streams?: boolean;
 }
 
 /** The rows a write with a term checks its keys against: the visible table plus every entry not applied yet. */
@@ -821,7 +823,7 @@ export class Replication {
     this.self = o.self;
     this.storeId = o.storeId;
     this.log = o.log;
-    this.peers = new Peers(o.callTimeoutMs ?? 1000);
+    this.peers = new Peers(o.callTimeoutMs ?? 1000, o.streams ?? true);
     this.keepBehind = o.keepBehind ?? 1000;
     this.commitTimeoutMs = o.commitTimeoutMs ?? 2000;
     this.promoteTimeoutMs = o.promoteTimeoutMs ?? 3000;
