@@ -303,3 +303,18 @@ test('the primary and a replica die right after a write is acknowledged: the rep
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.ids, [1]);
 });
+
+test('the primary dies right after a write is acknowledged: GET /read/{server} and /verify see the row on the replicas left (review of the notice delay)', async (t) => {
+  // failure detection slower than /read/{server}'s wait: no new primary sends a notice meanwhile
+  const w = await oneShardOfThree({ autoRecover: false, hb: 2000 });
+  t.after(w.close);
+  assert.equal((await w.call('POST', '/write', { data: [row(1)] })).status, 200);
+  await w.runtime.kill(w.primary);
+  for (const s of [w.x, w.y]) {
+    const r = await w.call('GET', `/read/${s}`);
+    assert.deepEqual(((r.body?.sh1 ?? []) as { Stud_id: number }[]).map((d) => d.Stud_id), [1], `/read/${s}`);
+  }
+  const v = await w.call('GET', '/verify');
+  const reps = (v.body.shards[0].replicas as { server: string; rows?: number }[]).filter((x) => x.server !== w.primary);
+  assert.deepEqual(reps.map((x) => x.rows), [1, 1], JSON.stringify(v.body.shards[0]));
+});

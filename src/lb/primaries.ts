@@ -126,6 +126,9 @@ export class Primaries {
   async caughtUp(server: string, shard: string, ms: number): Promise<void> {
     const sh = this.c.topo.shard(shard);
     const end = this.c.now() + ms;
+    // a read naming the acknowledged entry: a replica holding it learns that it committed (learnCommit), though
+    // the primary that committed it died before its commit notice
+    if (sh && sh.lead.ackedTerm !== undefined) await this.c.client.readRaw(server, shard, sh.keyCol, 0, 0, sh.lead.acked, sh.lead.ackedTerm).catch(() => undefined);
     while (sh && this.c.now() < end) {
       const s = (await this.stateOf(server))?.shards[shard];
       if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;

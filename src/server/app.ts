@@ -243,6 +243,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const term = optNat(w.term, 'term') ?? batchTerm;
           if (term !== undefined) {
             const g = groups.get(shard) ?? { term, items: [] };
+            // one entry per shard, logged in one term: a write sent with another term is refused as a lone one would be
+            if (g.term !== term) throw notPrimary(shard, `this batch already writes ${shard} in term ${g.term}, not ${term}`, g.term, null);
             g.items.push({ at, rows, currIdx });
             groups.set(shard, g);
             lines[at] = '';

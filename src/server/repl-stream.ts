@@ -25,12 +25,15 @@ export interface StreamAnswer {
 
 export type StreamHandler = (path: string, body: Record<string, unknown>) => Promise<StreamAnswer>;
 
-/** Line framing over a socket: calls `onLine` per complete line; a line outgrowing `max` characters closes it. */
-function lines(socket: Duplex, max: number, onLine: (line: string) => void): void {
+/**
+ * Line framing over a socket: calls `onLine` per complete line; a line outgrowing `max` characters closes it.
+ * `first`: bytes already read past the upgrade's head, taken before anything else.
+ */
+function lines(socket: Duplex, max: number, first: Buffer, onLine: (line: string) => void): void {
   let buf = '';
   // not socket.setEncoding: an HTTP server's sockets refuse it, upgraded or not
   const utf8 = new StringDecoder('utf8');
-  socket.on('data', (chunk: Buffer) => {
+  const feed = (chunk: Buffer) => {
     buf += utf8.write(chunk);
     let at = buf.indexOf('\n');
     while (at >= 0) {
@@ -39,8 +42,10 @@ function lines(socket: Duplex, max: number, onLine: (line: string) => void): voi
       if (line) onLine(line);
       at = buf.indexOf('\n');
     }
-    if (buf.length > max) socket.destroy(new Error(`a frame is larger than ${max} bytes`));
-  });
+    if (buf.length > max) socket.destroy(new Error(`a frame is larger than ${max} characters`));
+  };
+  if (first.length) feed(first);
+  socket.on('data', feed);
 }
 
 /** The replica's side: upgrades `GET /repl/stream` connections of `server` and answers their frames with `handle`. */
@@ -53,8 +58,7 @@ export function serveReplStream(server: Server, handle: StreamHandler, maxBody: 
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${STREAM_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`);
     (socket as Socket).setNoDelay?.(true);
     socket.on('error', () => undefined);
-    if (head.length) socket.unshift(head);
-    lines(socket, maxBody, (line) => {
+    lines(socket, maxBody, head, (line) => {
       let id: unknown;
       let answer: Promise<StreamAnswer>;
       try {
@@ -117,9 +121,7 @@ export class ReplStream {
         return;
       }
       this.state = 'open';
-      const rest = head.slice(end + 4);
-      if (rest) socket.unshift(Buffer.from(rest, 'latin1'));
-      lines(socket, 256 * 1024 * 1024, (line) => this.onAnswer(line));
+      lines(socket, 256 * 1024 * 1024, Buffer.from(head.slice(end + 4), 'latin1'), (line) => this.onAnswer(line));
       for (const f of this.queued.splice(0)) socket.write(f);
     };
     socket.on('data', onHead);

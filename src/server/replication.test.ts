@@ -252,3 +252,23 @@ test('a read waiting for an acknowledged entry this replica does not hold yet is
   assert.equal(got.status, 200, got.text);
   assert.deepEqual(got.body.data.map((x: { Stud_id: number }) => x.Stud_id), [1, 2]);
 });
+
+test('/batch refuses a write sent with another term than the batch already writes its shard in (as a lone /write is refused)', async () => {
+  const a = await open(tmp());
+  const one = { replicas: ['S1'], voters: ['S1'], addresses: {}, reported: {} };
+  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 1, candidate: 'S1', lastIndex: 0, lastTerm: 0 })).body.granted, true);
+  assert.equal((await a.call('POST', '/repl/promote', { shard: 'sh1', term: 1, ...one })).status, 200);
+  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 2, candidate: 'S1', lastIndex: 1, lastTerm: 1 })).body.granted, true);
+  assert.equal((await a.call('POST', '/repl/promote', { shard: 'sh1', term: 2, ...one })).status, 200);
+  assert.equal((await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 5, Stud_name: 'x', Stud_marks: 1 }] })).status, 409);
+  const b = await a.call('POST', '/batch', {
+    ops: [
+      { op: 'write', w: { shard: 'sh1', term: 2, data: [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }] } },
+      { op: 'write', w: { shard: 'sh1', term: 1, data: [{ Stud_id: 2, Stud_name: 'b', Stud_marks: 1 }] } },
+    ],
+  });
+  const lines = b.text.split('\n');
+  assert.match(lines[0], /"index":\d+,"term":2/);
+  assert.match(lines[1], /^!NOT_PRIMARY/);
+  assert.deepEqual(await a.ids(), [1]);
+});
