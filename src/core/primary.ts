@@ -100,7 +100,7 @@ export interface AnswerOutcome<Op> {
  * deposes it; an answer of another term is stale and ignored; otherwise the replica's progress moves
  * and the commit position is recomputed over `voters` (advanceCommit: current-term entries only).
  */
-export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply, prevIndex: number): AnswerOutcome<Op> {
+export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply, prevIndex: number, selfMatch = lastIndex(state)): AnswerOutcome<Op> {
   const had = progress[from] ?? newProgress(lastIndex(state));
   if (had.store !== undefined && reply.store !== undefined && reply.store !== had.store) {
     // an answer of another volume than the one the LB named (a lost one, or a new one the primary has
@@ -121,7 +121,7 @@ export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: re
   const match: Record<string, number> = {};
   for (const [r, q] of Object.entries(progress)) match[r] = q.match;
   match[from] = next.match;
-  const after = commitAsPrimary(state, self, match, voters);
+  const after = commitAsPrimary(state, self, match, voters, selfMatch);
   return {
     state: after,
     progress: next,
@@ -132,9 +132,9 @@ export function onAppendAnswer<Op>(state: LogState<Op>, self: string, voters: re
 }
 
 /** The answer to the last chunk of a copy: as an append answer, after which the log continues from the copy's position. */
-export function onCopyAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply): AnswerOutcome<Op> {
+export function onCopyAnswer<Op>(state: LogState<Op>, self: string, voters: readonly string[], progress: Readonly<Record<string, Progress>>, from: string, reply: AppendReply, selfMatch = lastIndex(state)): AnswerOutcome<Op> {
   const p = { ...(progress[from] ?? newProgress(lastIndex(state))), copying: undefined };
-  return onAppendAnswer(state, self, voters, { ...progress, [from]: p }, from, reply, reply.ok ? reply.matchIndex : p.next - 1);
+  return onAppendAnswer(state, self, voters, { ...progress, [from]: p }, from, reply, reply.ok ? reply.matchIndex : p.next - 1, selfMatch);
 }
 
 /** Where a write the primary took stands: its answer to the LB (REPLICATION.md, "A write", step 3). */

@@ -440,3 +440,33 @@ test('a replica recreated on a new volume does not vote until it has committed u
   // nothing ever committed: no floor
   assert.equal(resyncing(recreatedLog(0, 0).state), false);
 });
+
+test('inPlace appends (a server keeping one state) give the same states as copies, growing the one array', () => {
+  const base = () => ({ ...log([1, 1], { commit: 2, term: 2, leader: 'A', votedFor: 'A' }) });
+  const copied = base();
+  const c = appendAsPrimary(copied, 'A', ['w1', 'w2']);
+  const grown = base();
+  const g = appendAsPrimary(grown, 'A', ['w1', 'w2'], { inPlace: true });
+  assert.ok('state' in c && 'state' in g);
+  assert.deepEqual(g.state, c.state);
+  assert.equal(copied.entries.length, 2, 'a copy leaves the old state alone');
+  assert.equal(g.state.entries, grown.entries, 'inPlace grows the same array');
+  // a replica: appended after its log, the same; a call that cuts a tail makes a new array either way
+  const r = () => log([1, 1, 1], { commit: 1, term: 1 });
+  const call = req({ term: 2, leader: 'A', prevIndex: 3, prevTerm: 1, entries: ents(4, [2, 2]), leaderCommit: 4 });
+  assert.deepEqual(handleAppend(r(), call, { inPlace: true }).state, handleAppend(r(), call).state);
+  const cut = req({ term: 2, leader: 'A', prevIndex: 1, prevTerm: 1, entries: ents(2, [2]), leaderCommit: 1 });
+  const before = r();
+  const out = handleAppend(before, cut, { inPlace: true });
+  assert.deepEqual(out.state, handleAppend(r(), cut).state);
+  assert.equal(before.entries.length, 3, 'a cut never shortens the old array in place');
+});
+
+test('commitAsPrimary counts the primary only as far as its own disk (selfMatch): two replicas holding an entry commit it without it', () => {
+  const p = log([1, 2, 2, 2], { commit: 2, term: 2, leader: 'A', votedFor: 'A' });
+  // the primary's own fsync reached 2 only
+  assert.equal(commitAsPrimary(p, 'A', { B: 4, C: 1 }, ['A', 'B', 'C'], 2).commitIndex, 2, 'one replica and a primary not on disk: no majority');
+  assert.equal(commitAsPrimary(p, 'A', { B: 4, C: 3 }, ['A', 'B', 'C'], 2).commitIndex, 3, 'both replicas hold 3: committed');
+  assert.equal(commitAsPrimary(p, 'A', { B: 4, C: 1 }, ['A', 'B', 'C'], 4).commitIndex, 4, 'on its disk, the primary counts');
+  assert.equal(commitAsPrimary(p, 'A', { B: 4, C: 1 }, ['A', 'B', 'C']).commitIndex, 4, 'default: its whole log');
+});

@@ -305,7 +305,7 @@ export class ShardRepl {
     if (this.violation) return { status: 500, body: this.violationBody() };
     if (this.installing) return { status: 503, body: this.busyBody() };
     const wasPrimary = this.isPrimary;
-    const r = handleAppend(this.state, req);
+    const r = handleAppend(this.state, req, { inPlace: true });
     if (r.violation) {
       this.violation = r.violation;
       this.r.log?.error('replication call violates a committed entry; the shard resyncs', { shard: this.shard, violation: r.violation });
@@ -441,6 +441,8 @@ export class ShardRepl {
     const r = becomePrimary<Op>(this.state, this.self, b.term, { op: 'noop' });
     if ('error' in r) return { status: 409, body: this.refusal(r.error) };
     this.writeLog(r.persist);
+    // its no-op's index, taken now: the log grows in place while this waits
+    const noop = lastIndex(r.state);
     const fresh = !this.isPrimary;
     this.state = r.state;
     this.setMembers(b.replicas, b.voters, b.addresses, Object.fromEntries(Object.entries(b.reported ?? {}).map(([k, v]) => [k, v?.store])), b.reported, fresh);
@@ -449,10 +451,10 @@ export class ShardRepl {
     await this.sync();
     const deadline = Date.now() + timeoutMs;
     while (this.isPrimary && this.state.currentTerm === b.term && !primaryReady(this.state) && Date.now() < deadline) await this.nextChange(deadline);
-    const outcome = writeOutcome(this.state, this.self, { index: lastIndex(r.state), term: b.term }, Date.now() >= deadline);
+    const outcome = writeOutcome(this.state, this.self, { index: noop, term: b.term }, Date.now() >= deadline);
     if (primaryReady(this.state) && this.state.currentTerm === b.term) return { status: 200, body: { term: b.term, commitIndex: this.state.commitIndex, index: lastIndex(this.state), store: this.r.storeId } };
     if (!this.isPrimary || this.state.currentTerm !== b.term) return { status: 409, body: { ...this.refusal(`deposed while taking office in term ${b.term}`), outcome } };
-    const e = indeterminate(this.shard, lastIndex(r.state), b.term, `its no-op did not commit within ${timeoutMs} ms`);
+    const e = indeterminate(this.shard, noop, b.term, `its no-op did not commit within ${timeoutMs} ms`);
     return { status: 503, body: { message: e.message, code: e.code, status: 'failure', outcome: outcome === 'pending' ? 'indeterminate' : outcome, term: b.term, store: this.r.storeId } };
   }
 
@@ -502,7 +504,7 @@ export class ShardRepl {
     const needed = Math.floor(this.voters.length / 2) + 1;
     const reachable = this.voters.filter((v) => v === this.self || !this.unreachable.has(v)).length;
     if (reachable < needed) throw noMajority(this.shard, reachable, needed);
-    const a = appendAsPrimary(this.state, this.self, [op]);
+    const a = appendAsPrimary(this.state, this.self, [op], { inPlace: true });
     if ('error' in a) throw notPrimary(this.shard, a.error, this.state.currentTerm, this.state.leader);
     const deadline = Date.now() + timeoutMs;
     this.writeLog(a.persist);
@@ -566,7 +568,10 @@ export class ShardRepl {
         reset = true;
       }
     };
-    for (const e of this.state.entries) {
+    // only the entries not applied yet (the table holds the rest): a walk over the whole log cost O(log length)
+    const entries = this.state.entries;
+    for (let k = Math.max(0, this.applied - this.state.snapIndex); k < entries.length; k++) {
+      const e = entries[k];
       if (e.index <= this.applied) continue;
       if (e.op.op === 'batch') e.op.ops.forEach(put);
       else put(e.op);
@@ -594,7 +599,7 @@ export class ShardRepl {
     if (!this.isPrimary) return;
     const match: Record<string, number> = {};
     for (const [name, p] of Object.entries(this.progress)) match[name] = p.match;
-    const after = commitAsPrimary(this.durableView(), this.self, match, this.voters);
+    const after = commitAsPrimary(this.state, this.self, match, this.voters, this.durableIndex());
     if (after.commitIndex > this.state.commitIndex) this.committed(after.commitIndex);
   }
 
@@ -606,10 +611,12 @@ export class ShardRepl {
     this.pumpAll();
   }
 
-  /** The state with only the fsynced entries (so the primary's own vote for a commit is a durable one). */
-  private durableView(): LogState<Op> {
-    const keep = this.durable - this.state.snapIndex;
-    return keep >= this.state.entries.length ? this.state : { ...this.state, entries: this.state.entries.slice(0, Math.max(0, keep)) };
+  /**
+   * How far this server's log is on its disk: the primary counts itself toward a commit only that far (a majority
+   * of replicas holding an entry commits it without the primary's own fsync, as Raft allows).
+   */
+  private durableIndex(): number {
+    return Math.min(this.durable, lastIndex(this.state));
   }
 
   pumpAll(heartbeat = false): void {
@@ -671,8 +678,7 @@ export class ShardRepl {
     if (!body || typeof body.term !== 'number' || (status !== 200 && status !== 409 && status !== 500 && status !== 400)) return this.onFailed(name, term, `answered ${status}`);
     this.unreachable.delete(name);
     const reply: AppendReply = status === 409 ? { term: body.term, ok: false, matchIndex: 0, lastIndex: 0, commitIndex: 0, reason: 'stale-term', store: body.store as string | undefined } : (body as unknown as AppendReply);
-    const view = this.durableView();
-    const out: AnswerOutcome<Op> = copy ? onCopyAnswer(view, this.self, this.voters, this.progress, name, reply) : onAppendAnswer(view, this.self, this.voters, this.progress, name, reply, prevIndex);
+    const out: AnswerOutcome<Op> = copy ? onCopyAnswer(this.state, this.self, this.voters, this.progress, name, reply, this.durableIndex()) : onAppendAnswer(this.state, this.self, this.voters, this.progress, name, reply, prevIndex, this.durableIndex());
     // an answer the rules ignore (another term: a shard this server cannot replicate to) still ends the call
     this.progress[name] = { ...out.progress, inFlight: false };
     if (!out.deposed && reply.term !== this.state.currentTerm) this.backoff.set(name, Date.now() + 1000);
