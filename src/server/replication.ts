@@ -200,6 +200,20 @@ export class ShardRepl {
     for (const e of p.append) log.appendEntry(toWal(e));
   }
 
+  /**
+   * writeLog after an inPlace append (core/replog.ts Grow), which pushed the new entries onto this.state.entries
+   * already: if the log write throws (a full disk), they are taken off again, so memory never holds entries the
+   * log does not (a retried call would otherwise find them there and vouch for them; review-fixes.test.ts).
+   */
+  private writeLogOrUndo(p: Persist<Op>, had: number): void {
+    try {
+      this.writeLog(p);
+    } catch (e) {
+      (this.state.entries as LogEntry<Op>[]).length = had;
+      throw e;
+    }
+  }
+
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
@@ -305,13 +319,14 @@ export class ShardRepl {
     if (this.violation) return { status: 500, body: this.violationBody() };
     if (this.installing) return { status: 503, body: this.busyBody() };
     const wasPrimary = this.isPrimary;
+    const had = this.state.entries.length;
     const r = handleAppend(this.state, req, { inPlace: true });
     if (r.violation) {
       this.violation = r.violation;
       this.r.log?.error('replication call violates a committed entry; the shard resyncs', { shard: this.shard, violation: r.violation });
       return { status: 500, body: this.violationBody(r.reply) };
     }
-    this.writeLog(r.persist);
+    this.writeLogOrUndo(r.persist, had);
     this.state = r.state;
     if (wasPrimary && !this.isPrimary) this.stepDown('a newer primary replicates to it');
     this.advanceApply();
@@ -504,10 +519,11 @@ export class ShardRepl {
     const needed = Math.floor(this.voters.length / 2) + 1;
     const reachable = this.voters.filter((v) => v === this.self || !this.unreachable.has(v)).length;
     if (reachable < needed) throw noMajority(this.shard, reachable, needed);
+    const had = this.state.entries.length;
     const a = appendAsPrimary(this.state, this.self, [op], { inPlace: true });
     if ('error' in a) throw notPrimary(this.shard, a.error, this.state.currentTerm, this.state.leader);
     const deadline = Date.now() + timeoutMs;
-    this.writeLog(a.persist);
+    this.writeLogOrUndo(a.persist, had);
     this.state = a.state;
     this.pumpAll();
     await this.sync();

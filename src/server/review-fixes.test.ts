@@ -1,6 +1,8 @@
 /** Regression tests for the independent review of the replication wiring (findings 4 and 5): each failed before its fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { open, sleep, tmp, w } from './testkit.js';
 
 test('a minIndex read of a shard with no replication state here (a new or wiped volume) is 503 BEHIND, never served stale', async () => {
@@ -29,4 +31,76 @@ test('a replica never answers ok/matchIndex for entries whose fsync has not fini
   await A;
   const at = (e: string) => events.findIndex((x) => x.startsWith(e));
   assert.ok(at('fsync A done') >= 0 && at('fsync A done') < at('B answered ok=true matchIndex=2'), events.join(' | '));
+});
+
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+test('a replica whose log write fails (a full disk) keeps nothing of that append in memory: the retried call logs it again', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  let r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1)], leaderCommit: 1 });
+  assert.equal(r.status, 200, r.text);
+  const log = a.store.logOf('sh1')!;
+  const orig = log.appendEntry.bind(log);
+  let fail = 1;
+  log.appendEntry = (e) => {
+    if (fail-- > 0) throw enospc();
+    return orig(e);
+  };
+  const call = { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 1, prevTerm: 1, entries: [w(2, 1, 2), w(3, 1, 3)], leaderCommit: 1 };
+  r = await a.call('POST', '/repl/append', call);
+  assert.notEqual(r.status, 200);
+  // the disk is fine again; the primary retries the same call
+  r = await a.call('POST', '/repl/append', call);
+  assert.equal(log.lastIndex, 3, 'a replica that answered ok with matchIndex 3 must hold 1..3 in its log');
+});
+
+async function fakeReplica(): Promise<{ url: string; server: Server }> {
+  const s = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      const b = JSON.parse(data || '{}');
+      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s };
+}
+
+test('a write whose log write fails on the primary is answered as an error and never replicated, committed or applied', async (t) => {
+  const dir = tmp();
+  const a = await open(dir);
+  const r2 = await fakeReplica();
+  const r3 = await fakeReplica();
+  t.after(() => {
+    r2.server.closeAllConnections();
+    r2.server.close();
+    r3.server.closeAllConnections();
+    r3.server.close();
+  });
+  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 1, candidate: 'S1', lastIndex: 0, lastTerm: 0 })).body.granted, true);
+  const p = await a.call('POST', '/repl/promote', { shard: 'sh1', term: 1, replicas: ['S1', 'S2', 'S3'], voters: ['S1', 'S2', 'S3'], addresses: { S2: r2.url, S3: r3.url }, reported: {} });
+  assert.equal(p.status, 200, p.text);
+  const ok = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }] });
+  assert.equal(ok.status, 200, ok.text);
+  const log = a.store.logOf('sh1')!;
+  const orig = log.appendEntry.bind(log);
+  let fail = 1;
+  log.appendEntry = (e) => {
+    if (fail-- > 0) throw enospc();
+    return orig(e);
+  };
+  const bad = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 2, Stud_name: 'b', Stud_marks: 1 }] });
+  assert.notEqual(bad.status, 200);
+  await sleep(400);
+  assert.equal((await a.st()).last_index, 2, "only the write that was logged");
+  assert.deepEqual(await a.ids(), [1], 'a write answered 500 must not be applied');
+  const next = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 3, Stud_name: 'c', Stud_marks: 1 }] });
+  const retry = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 2, Stud_name: 'b', Stud_marks: 1 }] });
+  await sleep(300);
+  assert.equal(next.status, 200, 'the disk is fine again: the next write succeeds');
+  assert.equal(retry.status, 200, 'the retried write is not a duplicate of a failed one');
 });
