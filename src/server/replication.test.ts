@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entriesBudget, HINT_MS, KEEPALIVE_MS } from './replication.js';
-import { fakeReplica, open, sleep, tmp, w } from './testkit.js';
+import { entriesBudget, HINT_MS } from './replication.js';
+import { open, sleep, tmp, w } from './testkit.js';
 
 test('the vote survives a restart: no second vote in the same term; every answer names the store', async () => {
   const dir = tmp();
@@ -271,26 +271,4 @@ test('/batch refuses a write sent with another term than the batch already write
   assert.match(lines[0], /"index":\d+,"term":2/);
   assert.match(lines[1], /^!NOT_PRIMARY/);
   assert.deepEqual(await a.ids(), [1]);
-});
-
-test('an idle primary sends a current replica a keepalive about every KEEPALIVE_MS, not an empty append every tick', async (t) => {
-  const a = await open(tmp());
-  const r2 = await fakeReplica();
-  const r3 = await fakeReplica();
-  t.after(() => {
-    for (const r of [r2, r3]) {
-      r.server.closeAllConnections();
-      r.server.close();
-    }
-  });
-  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 1, candidate: 'S1', lastIndex: 0, lastTerm: 0 })).body.granted, true);
-  const p = await a.call('POST', '/repl/promote', { shard: 'sh1', term: 1, replicas: ['S1', 'S2', 'S3'], voters: ['S1', 'S2', 'S3'], addresses: { S2: r2.url, S3: r3.url }, reported: {} });
-  assert.equal(p.status, 200, p.text);
-  assert.equal((await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }] })).status, 200);
-  await sleep(300); // the write's commit notice has gone
-  const before = r2.calls() + r3.calls();
-  await sleep(2 * KEEPALIVE_MS + 100);
-  const idle = r2.calls() + r3.calls() - before;
-  // one tick every 100 ms would be ~42 calls to the two replicas; keepalives are 2 each, 3 at most
-  assert.ok(idle >= 2 && idle <= 6, `calls to two idle replicas in ${2 * KEEPALIVE_MS + 100} ms: ${idle}`);
 });

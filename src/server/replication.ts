@@ -133,8 +133,6 @@ export const HINT_MS = 500;
  * A read at a replica waits for the commit it needs (readableAt), so at most this much longer.
  */
 export const NOTICE_MS = 5;
-/** An idle replica that is current and answering gets an empty append this often (tick). */
-export const KEEPALIVE_MS = 1000;
 
 export class ShardRepl {
   state: LogState<Op>;
@@ -163,8 +161,6 @@ export class ShardRepl {
   installing = false;
   private hintTimer: NodeJS.Timeout | undefined;
   private noticeTimers = new Map<string, NodeJS.Timeout>();
-  /** when the last append went to each replica (tick's keepalive) */
-  private lastCall = new Map<string, number>();
 
   constructor(
     readonly shard: string,
@@ -675,7 +671,6 @@ export class ShardRepl {
       return;
     }
     this.progress[name] = markSent(p, call);
-    this.lastCall.set(name, Date.now());
     const term = this.state.currentTerm;
     this.r.peers.post(url, '/repl/append', { shard: this.shard, ...call.req }).then(
       (a) => this.onAnswer(name, term, a.status, a.body, call.req.prevIndex, false),
@@ -823,16 +818,9 @@ export class ShardRepl {
     if (this.hintTimer) clearTimeout(this.hintTimer);
   }
 
-  /**
-   * Every ~100 ms: what is due (entries, a retry after a failure, a commit notice), a probe to a replica whose last
-   * call failed, and a keepalive to one that had no call for KEEPALIVE_MS (a current replica needs none sooner: an
-   * empty append to each replica of each shard every 100 ms was a tenth of a core on an idle cluster here).
-   */
+  /** Every ~100 ms: commit notices to idle replicas, retries after failures. */
   tick(): void {
-    if (this.isPrimary) {
-      const now = Date.now();
-      for (const name of Object.keys(this.progress)) this.pump(name, this.unreachable.has(name) || now - (this.lastCall.get(name) ?? 0) >= KEEPALIVE_MS);
-    }
+    if (this.isPrimary) this.pumpAll(true);
     this.settleWaiters();
   }
 }

@@ -7,8 +7,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
 
@@ -42,22 +40,4 @@ export async function open(dataDir: string, configure = true) {
   const ids = async () => ((await call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 } })).body.data as { Stud_id: number }[]).map((r) => r.Stud_id);
   const st = async () => (await call('GET', '/state')).body.shards.sh1;
   return { store, call, ids, st };
-}
-
-/** A replica that answers every /repl/append ok (over HTTP: it does not upgrade), counting the calls. */
-export async function fakeReplica(): Promise<{ url: string; server: Server; calls: () => number }> {
-  let calls = 0;
-  const s = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c) => (data += c));
-    req.on('end', () => {
-      calls++;
-      const b = JSON.parse(data || '{}');
-      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s, calls: () => calls };
 }
