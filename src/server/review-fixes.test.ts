@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { open, sleep, tmp, w } from './testkit.js';
+import type { ShardLog } from './wal.js';
 
 test('a minIndex read of a shard with no replication state here (a new or wiped volume) is 503 BEHIND, never served stale', async () => {
   const a = await open(tmp()); // a server on a new (lost) volume, configured by the LB
@@ -35,18 +36,23 @@ test('a replica never answers ok/matchIndex for entries whose fsync has not fini
 
 const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
 
-test('a replica whose log write fails (a full disk) keeps nothing of that append in memory: the retried call logs it again', async () => {
-  const dir = tmp();
-  const a = await open(dir);
-  let r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1)], leaderCommit: 1 });
-  assert.equal(r.status, 200, r.text);
-  const log = a.store.logOf('sh1')!;
+/** The log's next appendEntry throws ENOSPC (a full disk), the ones after it write again. */
+function failNextAppend(log: ShardLog): void {
   const orig = log.appendEntry.bind(log);
   let fail = 1;
   log.appendEntry = (e) => {
     if (fail-- > 0) throw enospc();
     return orig(e);
   };
+}
+
+test('a replica whose log write fails (a full disk) keeps nothing of that append in memory: the retried call logs it again', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  let r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1)], leaderCommit: 1 });
+  assert.equal(r.status, 200, r.text);
+  const log = a.store.logOf('sh1')!;
+  failNextAppend(log);
   const call = { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 1, prevTerm: 1, entries: [w(2, 1, 2), w(3, 1, 3)], leaderCommit: 1 };
   r = await a.call('POST', '/repl/append', call);
   assert.notEqual(r.status, 200);
@@ -87,12 +93,7 @@ test('a write whose log write fails on the primary is answered as an error and n
   const ok = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 1, Stud_name: 'a', Stud_marks: 1 }] });
   assert.equal(ok.status, 200, ok.text);
   const log = a.store.logOf('sh1')!;
-  const orig = log.appendEntry.bind(log);
-  let fail = 1;
-  log.appendEntry = (e) => {
-    if (fail-- > 0) throw enospc();
-    return orig(e);
-  };
+  failNextAppend(log);
   const bad = await a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 2, Stud_name: 'b', Stud_marks: 1 }] });
   assert.notEqual(bad.status, 200);
   await sleep(400);
