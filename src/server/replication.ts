@@ -128,11 +128,14 @@ interface IncomingCopy {
 export const HINT_MS = 500;
 /**
  * How long a commit notice to a replica waits for an append to carry its commit position instead. Under load the
- * next batch follows within a millisecond or two, so replicas learn commits without a call of their own: two of
- * every five calls of a group-committed batch were notices, about a quarter of a primary's CPU per write here.
- * A read at a replica waits for the commit it needs (readableAt), so at most this much longer.
+ * next batch carries it, so replicas learn commits without a call of their own: without the wait two of every
+ * five calls of a group-committed batch were notices, about a quarter of a primary's CPU per write here. At 5 ms
+ * a notice still went out after about half of the entries at concurrency 32 (a shard's batches come every 7-15 ms
+ * on this VM: 5.8 server-to-server messages per entry where 4 carry the entries). Reads do not wait for it: a
+ * read names the acknowledged entry (minIndex, minTerm), and a replica holding it knows it committed
+ * (learnCommit); only a replica's own applied position (its /state, a read without minIndex) lags this much.
  */
-export const NOTICE_MS = 5;
+export const NOTICE_MS = 20;
 
 export class ShardRepl {
   state: LogState<Op>;
@@ -217,11 +220,11 @@ export class ShardRepl {
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
-    // a primary's fsync runs off the event loop (the appends it just queued leave meanwhile, in parallel). A
-    // replica's runs inline only while no other request is in progress on this server (store.writers counts
-    // appends too): a blocking fdatasync is ~0.2 ms against ~0.45 ms through the thread pool here, but under
-    // load it would hold up every other shard's calls behind it (8.6 of 12 s of profile samples at c=32)
-    await this.store.syncShard(this.shard, this.isPrimary ? false : undefined);
+    // inline (a blocking fdatasync) only while no other request is in progress on this server (store.writers
+    // counts appends too): ~0.2 ms against ~0.45 ms through the thread pool here, but under load it would hold up
+    // every other shard's calls behind it (8.6 of 12 s of profile samples at c=32). A primary's appends left
+    // before this (pumpAll wrote them to the replicas' sockets), so they are on their way while it blocks
+    await this.store.syncShard(this.shard);
     if (upTo > this.durable || this.durable > lastIndex(this.state)) this.durable = Math.min(upTo, lastIndex(this.state));
     if (this.isPrimary) this.recommit();
     this.maybeCompact();
