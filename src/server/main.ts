@@ -4,7 +4,7 @@
  * snapshots live; unset: memory only), SHARDCTL_SNAPSHOT_BYTES (log bytes between snapshots, 16 MiB),
  * SHARDCTL_COMMIT_TIMEOUT_MS (how long a write with a term waits for its commit, 2 s), SHARDCTL_KEEP_BEHIND (a
  * replica at most this many entries behind keeps the primary from compacting past it, 1000), SHARDCTL_NOTICE_MS (how
- * long a commit notice waits for an append to carry it, 5 ms; 0 sends it at once), SHARDCTL_REPL_STREAM=0 (a
+ * long a commit notice waits for an append to carry it, 20 ms; 0 sends it at once), SHARDCTL_REPL_STREAM=0 (a
  * primary sends its appends as HTTP requests instead of over one upgraded connection per replica).
  * Prints one JSON line {"event":"listening","port":N} on stdout once it accepts connections, which the process
  * runtime reads; it listens before it has replayed its data dir (see server/DESIGN.md, "Replay").

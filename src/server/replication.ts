@@ -220,11 +220,13 @@ export class ShardRepl {
   /** One fsync for everything written so far; the primary's own durable position moves with it. */
   private async sync(): Promise<void> {
     const upTo = lastIndex(this.state);
-    // inline (a blocking fdatasync) only while no other request is in progress on this server (store.writers
-    // counts appends too): ~0.2 ms against ~0.45 ms through the thread pool here, but under load it would hold up
-    // every other shard's calls behind it (8.6 of 12 s of profile samples at c=32). A primary's appends left
-    // before this (pumpAll wrote them to the replicas' sockets), so they are on their way while it blocks
-    await this.store.syncShard(this.shard);
+    // a primary's fsync runs off the event loop: the replicas' answers are read meanwhile, and so are the other
+    // shards of the same /batch (one request, several writes), which log and send theirs in parallel
+    // (primary-fsync.test.ts: inline, a slow disk made a committed write 503 and serialised a batch's shards). A
+    // replica's runs inline only while no other request is in progress on this server (store.writers counts
+    // appends too): a blocking fdatasync is ~0.2 ms against ~0.45 ms through the thread pool here, but under
+    // load it would hold up every other shard's calls behind it (8.6 of 12 s of profile samples at c=32)
+    await this.store.syncShard(this.shard, this.isPrimary ? false : undefined);
     if (upTo > this.durable || this.durable > lastIndex(this.state)) this.durable = Math.min(upTo, lastIndex(this.state));
     if (this.isPrimary) this.recommit();
     this.maybeCompact();

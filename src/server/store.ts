@@ -183,8 +183,8 @@ export class ShardStore {
   }
 
   /**
-   * Makes one shard's appends durable (a replication call's or a primary's write's single fsync). `inline`: a
-   * blocking fdatasync, by default only for a lone request (a primary sent its appends before it calls this).
+   * Makes one shard's appends durable (a replication call's single fsync). `inline`: a blocking fdatasync (a lone
+   * request); a primary passes false so its appends leave for the replicas while its own fsync runs.
    */
   async syncShard(shard: string, inline = this.writers <= 1): Promise<void> {
     const log = this.logs.get(shard);
