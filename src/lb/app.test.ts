@@ -304,6 +304,32 @@ test('the primary and a replica die right after a write is acknowledged: the rep
   assert.deepEqual(r.ids, [1]);
 });
 
+test('the primary pauses right after a write is acknowledged and a replica dies: the replica left serves it, the primary rejoins and writes go on', async (t) => {
+  const w = await oneShardOfThree({ autoRecover: false });
+  t.after(async () => {
+    w.runtime.resume(w.primary);
+    await w.close();
+  });
+  assert.equal((await w.call('POST', '/write', { data: [row(1)] })).status, 200);
+  // alive but silent to requests (the in-process pause; its own timers still run: the real SIGSTOP variant, where no
+  // notice leaves, is in test/integration/primaries.test.ts); with x gone, no majority elects anyone
+  w.runtime.pause(w.primary);
+  await w.runtime.kill(w.x);
+  const r = await readIds(w.call, 0, 10);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.ids, [1]);
+  // a write meanwhile is refused or indeterminate, never acknowledged without a majority
+  const during = await w.call('POST', '/write', { data: [row(2)] });
+  assert.notEqual(during.status, 200, JSON.stringify(during.body));
+  w.runtime.resume(w.primary);
+  // the primary and y are a majority again: a new key commits (row 2 may or may not have: it was not acknowledged)
+  assert.ok(await until(async () => (await w.call('POST', '/write', { data: [row(3)] })).status === 200, 10_000), 'writes go on once the primary is back');
+  const after = await readIds(w.call, 0, 10);
+  assert.equal(after.status, 200, JSON.stringify(after.body));
+  assert.ok(after.ids.includes(1) && after.ids.includes(3), JSON.stringify(after.ids));
+  assert.ok(after.ids.every((id) => [1, 2, 3].includes(id)), `never-written rows: ${JSON.stringify(after.ids)}`);
+});
+
 test('the primary dies right after a write is acknowledged: GET /read/{server} and /verify see the row on the replicas left (review of the notice delay)', async (t) => {
   // failure detection slower than /read/{server}'s wait: no new primary sends a notice meanwhile
   const w = await oneShardOfThree({ autoRecover: false, hb: 2000 });

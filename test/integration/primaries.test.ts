@@ -167,3 +167,32 @@ test('SIGSTOP every replica of sh1 for 5 s under writes: 503s say why, nothing a
   await assertRows(lb, w, 0, 4095);
   await until('replicas identical', async () => replicasIdentical(lb.url).then(() => true), 10_000);
 });
+
+test('SIGSTOP the primary and a replica of sh1 right after an acknowledged write: the replica left serves it without the commit notice (learnCommit); both resume and rejoin', async (t) => {
+  const lb = await startLb(FAST_HB);
+  t.after(() => lb.stop());
+  assert.equal((await call(lb.url, 'POST', '/init', DEFAULT)).status, 200);
+  const old = (await primaries(lb)).primaries.sh1;
+  const [x, y] = Object.keys(DEFAULT.servers).filter((s) => DEFAULT.servers[s].includes('sh1') && s !== old);
+  const pids = [pidOf(lb, old), pidOf(lb, x)];
+  const w = await call(lb.url, 'POST', '/write', { data: [row(5)] });
+  assert.equal(w.status, 200, w.text);
+  // at once, well within the primary's notice delay (NOTICE_MS, 20 ms): no notice of that commit reaches y, and
+  // with two of three paused no election can replace the primary (nor send y a commit position)
+  for (const p of pids) process.kill(p, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => {
+    if (!resumed) for (const p of pids) process.kill(p, 'SIGCONT');
+  });
+  const status = async (s: string) => (await call(lb.url, 'GET', '/cluster')).body.servers.find((e: { name: string }) => e.name === s)?.status;
+  await until(`${old} and ${x} no longer serving`, async () => (await status(old)) !== 'serving' && (await status(x)) !== 'serving', 10_000);
+  // the read names the acknowledged entry: y holds it, so it knows it committed
+  const r = await call(lb.url, 'POST', '/read', { Stud_id: { low: 0, high: 10 } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.data.map((d: { Stud_id: number }) => d.Stud_id), [5], `served by ${y}`);
+  for (const p of pids) process.kill(p, 'SIGCONT');
+  resumed = true;
+  await until('sh1 takes writes again', async () => (await call(lb.url, 'POST', '/write', { data: [row(6)] })).status === 200, 20_000);
+  assert.deepEqual((await allRows(lb.url, 4095)).map((d) => d.Stud_id), [5, 6]);
+  await until('replicas identical', async () => replicasIdentical(lb.url).then(() => true), 10_000);
+});
