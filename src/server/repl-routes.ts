@@ -4,11 +4,11 @@
  * `shard`; every answer carries this server's `store` id. Parsing here, the rules in replication.ts.
  */
 import type { Context, Hono } from 'hono';
-import { ApiError, fail, failureBody } from '../core/errors.js';
+import { ApiError, fail } from '../core/errors.js';
 import type { StreamHandler } from './repl-stream.js';
 import { isPlainObject } from '../core/table.js';
 import { parseShardField } from '../core/schemas.js';
-import { readObject } from '../shared/http-errors.js';
+import { failureAnswer, readObject } from '../shared/http-errors.js';
 import type { AppendRequest, VoteRequest } from '../core/replog.js';
 import type { Replication } from './replication.js';
 import type { ShardStore } from './store.js';
@@ -106,8 +106,7 @@ export function installReplRoutes(app: Hono, o: { repl: Replication; store: Shar
       if (!isPlainObject(body)) fail('INVALID_FIELD', 'body must be a JSON object');
       return await append(body);
     } catch (e) {
-      if (e instanceof ApiError) return { status: e.status, body: { ...failureBody(e.message, e.code), ...e.extra } };
-      return { status: 500, body: failureBody(`<Error> Internal error: ${(e as Error).message}`, 'INTERNAL') };
+      return failureAnswer(e);
     }
   };
 }

@@ -10,14 +10,20 @@ export function jsonFailure(c: Context, status: number, message: string, code?: 
   return c.json(extra ? { ...failureBody(message, code), ...extra } : failureBody(message, code), status as 400);
 }
 
+/** What a failure answers, over HTTP or a stream (server/repl-stream.ts): an ApiError's own status and body, else 500. */
+export function failureAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
+  if (err instanceof ApiError) return { status: err.status, body: err.extra ? { ...failureBody(err.message, err.code), ...err.extra } : failureBody(err.message, err.code) };
+  return { status: 500, body: failureBody(`<Error> Internal error: ${err instanceof Error ? err.message : String(err)}`, 'INTERNAL') };
+}
+
 /** Installs onError and notFound; `routes` maps each known path to its methods, so a wrong method is a 405. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installErrorHandlers(app: Hono<any>, log: Logger): void {
   app.onError((err, c) => {
-    if (err instanceof ApiError) return jsonFailure(c, err.status, err.message, err.code, err.extra);
     if (err instanceof SyntaxError) return jsonFailure(c, 400, `<Error> Request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
-    log.error('internal error', { path: c.req.path, err: err instanceof Error ? err.stack : String(err) });
-    return jsonFailure(c, 500, `<Error> Internal error: ${err instanceof Error ? err.message : String(err)}`, 'INTERNAL');
+    if (!(err instanceof ApiError)) log.error('internal error', { path: c.req.path, err: err instanceof Error ? err.stack : String(err) });
+    const a = failureAnswer(err);
+    return c.json(a.body, a.status as 400);
   });
   app.notFound((c) => jsonFailure(c, 404, `<Error> No endpoint ${c.req.method} ${c.req.path}`, 'NOT_FOUND'));
 }
