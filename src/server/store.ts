@@ -12,6 +12,8 @@ import { loadConfig, loadStoreId, saveConfig, ShardLog, shardDir, SLICE_MS, yiel
 
 interface ShardTable {
   insert: Statement;
+  /** INSERT OR IGNORE: a new key inserts (one change), a stored one changes nothing (zero) */
+  insertNew: Statement;
   upsert: Statement;
   range: Statement;
   update: Statement;
@@ -209,15 +211,9 @@ export class ShardStore {
     try {
       for (const o of ops) {
         if (o.op === 'write') {
-          for (const r of o.rows) {
-            const existed = this.values(t.get, [r[0] as SqlValue]).length > 0;
-            t.upsert.run(r as SqlValue[]);
-            if (!existed) t.count++;
-          }
+          for (const r of o.rows) this.put(t, r);
         } else if (o.op === 'update') {
-          const existed = this.values(t.get, [o.key]).length > 0;
-          t.upsert.run([o.key, ...o.row] as SqlValue[]);
-          if (!existed) t.count++;
+          this.put(t, [o.key, ...o.row]);
         } else if (o.op === 'delete') {
           t.del.run([o.key]);
           t.count -= this.db.getRowsModified();
@@ -226,11 +222,7 @@ export class ShardStore {
             t.del.run([k]);
             t.count -= this.db.getRowsModified();
           }
-          for (const r of o.restore) {
-            const existed = this.values(t.get, [r[0] as SqlValue]).length > 0;
-            t.upsert.run(r as SqlValue[]);
-            if (!existed) t.count++;
-          }
+          for (const r of o.restore) this.put(t, r);
         } else if (o.op === 'reset') {
           this.db.exec(`DELETE FROM m."${shard}"`);
           t.count = 0;
@@ -403,6 +395,7 @@ export class ShardStore {
       const list = cols.map(q).join(', ');
       this.tables.set(id, {
         insert: this.db.prepare(`INSERT INTO ${t} (${list}) VALUES (${cols.map(() => '?').join(', ')})`),
+        insertNew: this.db.prepare(`INSERT OR IGNORE INTO ${t} (${list}) VALUES (${cols.map(() => '?').join(', ')})`),
         upsert: this.db.prepare(`INSERT OR REPLACE INTO ${t} (${list}) VALUES (${cols.map(() => '?').join(', ')})`),
         range: this.db.prepare(`SELECT ${list} FROM ${t} WHERE ${key} BETWEEN ? AND ? ORDER BY ${key}`),
         update: this.db.prepare(`UPDATE ${t} SET ${cols.slice(1).map((c) => `${q(c)} = ?`).join(', ') || `${key} = ${key}`} WHERE ${key} = ?`),
@@ -422,7 +415,7 @@ export class ShardStore {
     const t = this.tables.get(id);
     if (!t) return;
     for (const f of this.onDrop) f(id);
-    for (const s of [t.insert, t.upsert, t.range, t.update, t.del, t.get, t.all, t.after]) s.free();
+    for (const s of [t.insert, t.insertNew, t.upsert, t.range, t.update, t.del, t.get, t.all, t.after]) s.free();
     this.db.exec(`DROP TABLE IF EXISTS m."${id}"`);
     this.tables.delete(id);
     this.logs.get(id)?.destroy();
@@ -440,6 +433,17 @@ export class ShardStore {
     if (bad && !allowCorrupt)
       fail('SHARD_CORRUPT', `Shard ${shard} on this server has a damaged log (${bad}); it serves again once the load balancer refills it`);
     return t;
+  }
+
+  /**
+   * Sets one row to `vals` (key first), counting it when the key is new: one INSERT OR IGNORE, and an UPDATE only
+   * when the key was stored (a re-applied entry). Not a SELECT and an upsert: a key lookup per row was about a
+   * third of applying a 100-row write.
+   */
+  private put(t: ShardTable, vals: readonly unknown[]): void {
+    t.insertNew.run(vals as SqlValue[]);
+    if (this.db.getRowsModified() > 0) t.count++;
+    else t.update.run([...vals.slice(1), vals[0]] as SqlValue[]);
   }
 
   private values(stmt: Statement, params: SqlValue[]): unknown[][] {
@@ -581,11 +585,7 @@ export class ShardStore {
         t.del.run([k]);
         t.count -= this.db.getRowsModified();
       }
-      for (const r of restore) {
-        const existed = this.rows(t.get, [r[cols[0]]]).length > 0;
-        t.upsert.run(cols.map((c) => r[c]));
-        if (!existed) t.count++;
-      }
+      for (const r of restore) this.put(t, cols.map((c) => r[c]));
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
