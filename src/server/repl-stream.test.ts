@@ -99,3 +99,32 @@ test('a replica that is down: the call fails at once, before its timeout', async
   await assert.rejects(peers.post(url, '/repl/append', { n: 1 }));
   assert.ok(Date.now() - t0 < 400, 'a refused connection fails before the call timeout');
 });
+
+test('line framing: frames cut anywhere, even inside a UTF-8 character, come out whole; several in one chunk too', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { lines } = await import('./repl-stream.js');
+  const frames = ['{"a":"é漢😀"}', '{"id":2,"body":{"rows":[[1,"Ünïcode ✓"]]}}', 'x'.repeat(3000), '{}'];
+  const bytes = Buffer.from(`${frames.join('\n')}\n\n`);
+  // every split size from one byte to the whole, and the first bytes given as the upgrade's head
+  for (const size of [1, 2, 3, 5, 7, 64, 4096, bytes.length]) {
+    const socket = new PassThrough();
+    const got: string[] = [];
+    lines(socket, 1024 * 1024, bytes.subarray(0, 4), (l) => got.push(l));
+    for (let at = 4; at < bytes.length; at += size) socket.write(bytes.subarray(at, Math.min(bytes.length, at + size)));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, frames, `chunks of ${size} bytes`);
+  }
+});
+
+test('line framing: a frame outgrowing the limit closes the socket with an error', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { lines } = await import('./repl-stream.js');
+  const socket = new PassThrough();
+  const got: string[] = [];
+  lines(socket, 100, Buffer.alloc(0), (l) => got.push(l));
+  const err = new Promise<Error>((r) => socket.on('error', r));
+  socket.write('{"ok":1}\n');
+  for (let i = 0; i < 3; i++) socket.write('y'.repeat(60));
+  assert.match((await err).message, /larger than 100 bytes/);
+  assert.deepEqual(got, ['{"ok":1}']);
+});

@@ -13,7 +13,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 
 export const STREAM_PATH = '/repl/stream';
 export const STREAM_PROTOCOL = 'shardctl-repl';
@@ -26,23 +25,35 @@ export interface StreamAnswer {
 export type StreamHandler = (path: string, body: Record<string, unknown>) => Promise<StreamAnswer>;
 
 /**
- * Line framing over a socket: calls `onLine` per complete line; a line outgrowing `max` characters closes it.
- * `first`: bytes already read past the upgrade's head, taken before anything else.
+ * Line framing over a socket: calls `onLine` per complete line; a line outgrowing `max` bytes closes it.
+ * `first`: bytes already read past the upgrade's head, taken before anything else. Lines are cut at the newline
+ * byte, which never occurs inside a UTF-8 sequence, and each is decoded once: a frame spread over several chunks
+ * is neither re-scanned nor re-copied per chunk.
  */
-function lines(socket: Duplex, max: number, first: Buffer, onLine: (line: string) => void): void {
-  let buf = '';
-  // not socket.setEncoding: an HTTP server's sockets refuse it, upgraded or not
-  const utf8 = new StringDecoder('utf8');
+export function lines(socket: Duplex, max: number, first: Buffer, onLine: (line: string) => void): void {
+  let parts: Buffer[] = [];
+  let size = 0;
   const feed = (chunk: Buffer) => {
-    buf += utf8.write(chunk);
-    let at = buf.indexOf('\n');
+    let start = 0;
+    let at = chunk.indexOf(10);
     while (at >= 0) {
-      const line = buf.slice(0, at);
-      buf = buf.slice(at + 1);
+      let line: string;
+      if (size === 0) line = chunk.toString('utf8', start, at);
+      else {
+        parts.push(chunk.subarray(start, at));
+        line = Buffer.concat(parts, size + at - start).toString('utf8');
+        parts = [];
+        size = 0;
+      }
       if (line) onLine(line);
-      at = buf.indexOf('\n');
+      start = at + 1;
+      at = chunk.indexOf(10, start);
     }
-    if (buf.length > max) socket.destroy(new Error(`a frame is larger than ${max} characters`));
+    if (start < chunk.length) {
+      parts.push(start === 0 ? chunk : chunk.subarray(start));
+      size += chunk.length - start;
+      if (size > max) socket.destroy(new Error(`a frame is larger than ${max} bytes`));
+    }
   };
   if (first.length) feed(first);
   socket.on('data', feed);
