@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32, encodeRecord, entryPayload, HEADER_BYTES, parseEntry, planReplay, scanRecords, type LogEntry } from './wal-format.js';
+import { crc32, crc32Js, encodeRecord, entryPayload, HEADER_BYTES, parseEntry, planReplay, scanRecords, type LogEntry } from './wal-format.js';
 
 const e = (i: number): LogEntry => ({ i, t: 0, op: 'write', rows: [[i, `S${i}`, i % 100]] });
 const log = (...entries: LogEntry[]) => Buffer.concat(entries.map((x) => encodeRecord(entryPayload(x))));
@@ -19,6 +19,19 @@ test('crc32: the standard check values', () => {
   }
   // a running CRC over two parts equals the CRC of the whole
   assert.equal(crc32(Buffer.from('56789'), crc32(Buffer.from('1234'))), 0xcbf43926);
+  assert.equal(crc32Js(Buffer.from('123456789')), 0xcbf43926);
+});
+
+test('crc32: zlib\'s and the JS table agree on every length, offset range and running CRC (logs move between Node versions)', () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+  for (let n = 0; n < 300; n++) {
+    const buf = Buffer.from(Array.from({ length: n * 7 + (n % 5) }, rnd));
+    const start = n % 3 === 0 ? 0 : Math.min(buf.length, n % 11);
+    const end = n % 4 === 0 ? buf.length : Math.max(start, buf.length - (n % 13));
+    const prev = n % 2 ? rnd() * 65537 : 0;
+    assert.equal(crc32(buf, prev, start, end), crc32Js(buf, prev, start, end), `length ${buf.length} [${start}, ${end}) prev ${prev}`);
+  }
 });
 
 const three = log(e(1), e(2), e(3));

@@ -13,6 +13,7 @@
  * starts anywhere after that point, it is a torn tail (a crash during the last append) and the log is cut there;
  * if one does, the damage is in the middle and the log is refused (`corrupt`), never skipped over.
  */
+import * as zlib from 'node:zlib';
 
 export const FORMAT_VERSION = 1;
 export const HEADER_BYTES = 12;
@@ -51,12 +52,22 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE 802.3, as zlib and PNG compute it; Node 20 has no zlib.crc32). `prev` continues a running CRC. */
-export function crc32(buf: Uint8Array, prev = 0, start = 0, end = buf.length): number {
+/** CRC-32 computed in JS, byte by byte: Node before 20.15 and 22.2, which have no zlib.crc32; the tests' reference. */
+export function crc32Js(buf: Uint8Array, prev = 0, start = 0, end = buf.length): number {
   let c = ~prev;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib and PNG compute it) of buf[start, end); `prev` continues a running CRC. zlib's own
+ * where Node has it (every record written, replayed and copied), else the same sum in JS.
+ */
+export const crc32: (buf: Uint8Array, prev?: number, start?: number, end?: number) => number = nativeCrc32
+  ? (buf, prev = 0, start = 0, end = buf.length) => nativeCrc32(start === 0 && end === buf.length ? buf : buf.subarray(start, end), prev)
+  : crc32Js;
 
 /** One framed record holding `payload` (already serialised). */
 export function encodeRecord(payload: string | Uint8Array, version = FORMAT_VERSION): Buffer {
