@@ -200,7 +200,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const rs = repl.get(shard);
     // a shard with no replication state here (a new or wiped volume) has applied nothing of the shard's log
     if (!rs && minIndex) throw behind(shard, minIndex, 0);
-    if (minIndex !== undefined || rs?.installing) await rs?.readableAt(minIndex ?? 0, minTerm);
+    if (rs && (minIndex !== undefined || rs.installing) && !rs.readableNow(minIndex ?? 0, minTerm)) await rs.readableAt(minIndex ?? 0, minTerm);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });
@@ -231,7 +231,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const minTerm = optNat(op.minTerm, 'minTerm');
           const s = minIndex === undefined ? undefined : repl.get(shard);
           if (!s && minIndex) throw behind(shard, minIndex, 0);
-          lines[at] = s ? s.readableAt(minIndex!, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
+          lines[at] = !s || s.readableNow(minIndex!, minTerm) ? JSON.stringify(store.read(shard, low, high)) : s.readableAt(minIndex!, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine);
           return;
         }
         if (op.op === 'write' && isPlainObject(op.w)) {

@@ -272,3 +272,24 @@ test('/batch refuses a write sent with another term than the batch already write
   assert.match(lines[1], /^!NOT_PRIMARY/);
   assert.deepEqual(await a.ids(), [1]);
 });
+
+test('/batch reads with minIndex: served at once when applied (or learnt from minTerm), waiting for an append, BEHIND when it never comes', async () => {
+  const a = await open(tmp());
+  // S0 (term 2) sent 1..3 and committed only 1 to this replica
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 2, 1), w(2, 2, 2), w(3, 2, 3)], leaderCommit: 1 })).status, 200);
+  const rd = (minIndex: number, minTerm?: number) => ({ op: 'read', shard: 'sh1', low: 0, high: 1000, minIndex, ...(minTerm === undefined ? {} : { minTerm }) });
+  const batch = async (...ops: unknown[]) => (await a.call('POST', '/batch', { ops })).text.split('\n');
+  // applied (1), unknown without its term (3: BEHIND after the wait), learnt from its term (3, 2)
+  const [applied, unknown] = await batch(rd(1), rd(3));
+  assert.deepEqual(JSON.parse(applied).map((x: { Stud_id: number }) => x.Stud_id), [1]);
+  assert.match(unknown, /^!BEHIND/);
+  const [learnt, after] = await batch(rd(3, 2), rd(2));
+  assert.deepEqual(JSON.parse(learnt).map((x: { Stud_id: number }) => x.Stud_id), [1, 2, 3]);
+  assert.deepEqual(JSON.parse(after).map((x: { Stud_id: number }) => x.Stud_id), [1, 2, 3]);
+  // entry 4 is not here yet: the read waits for the append that brings and commits it
+  const pending = batch(rd(4, 2));
+  await sleep(20);
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 3, prevTerm: 2, entries: [w(4, 2, 4)], leaderCommit: 4 })).status, 200);
+  const [waited] = await pending;
+  assert.deepEqual(JSON.parse(waited).map((x: { Stud_id: number }) => x.Stud_id), [1, 2, 3, 4]);
+});

@@ -312,6 +312,20 @@ export class ShardRepl {
    * A read with minIndex (and minTerm, the term of that entry, when the LB knows it): answered only once those
    * entries are applied (REPLICATION.md, "A read").
    */
+  /**
+   * readableAt's answer when it needs no waiting: true when those entries are applied now (the common case, kept
+   * free of promises on the read path), false when the read must wait or be refused (then call readableAt).
+   */
+  readableNow(minIndex: number, minTerm?: number): boolean {
+    if (this.violation) throw logViolation(this.shard, this.violation);
+    if (this.installing || resyncing(this.state)) return false;
+    if (minTerm !== undefined && this.applied < minIndex) {
+      this.learnCommit(minIndex, minTerm);
+      this.advanceApply();
+    }
+    return this.applied >= minIndex;
+  }
+
   async readableAt(minIndex: number, minTerm?: number): Promise<void> {
     if (this.violation) throw logViolation(this.shard, this.violation);
     if (this.installing || resyncing(this.state) || !(await this.waitApplied(minIndex, 100, minTerm))) throw behind(this.shard, minIndex, this.applied);
