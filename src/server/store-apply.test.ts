@@ -43,3 +43,13 @@ test('applyOp keeps rows and the row count exact for new and stored keys alike',
     assert.equal(store.count('sh1'), s.rows.length, `${s.what}: count`);
   }
 });
+
+test('an entry that fails halfway changes nothing, its row count included', async () => {
+  const store = await ShardStore.open();
+  store.configure(schema, ['sh1']);
+  store.applyOp('sh1', { op: 'write', rows: [[1, 'a', '10']] });
+  // the second row's key is no integer: sqlite refuses it after the first row was inserted and counted
+  assert.throws(() => store.applyOp('sh1', { op: 'write', rows: [[2, 'b', '20'], [2.5, 'x', '0']] }));
+  assert.deepEqual(store.all('sh1').map((r) => r.Stud_id), [1]);
+  assert.equal(store.count('sh1'), 1);
+});

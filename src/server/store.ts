@@ -231,6 +231,8 @@ export class ShardStore {
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
+      // the rows counted before the failure were rolled back with it
+      t.count = Number(this.db.exec(`SELECT COUNT(*) FROM m."${shard}"`)[0].values[0][0]);
       throw e;
     }
   }
