@@ -229,9 +229,11 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const high = parseKey(op.high, 'high');
           const minIndex = optNat(op.minIndex, 'minIndex');
           const minTerm = optNat(op.minTerm, 'minTerm');
-          const s = minIndex === undefined ? undefined : repl.get(shard);
+          const s = repl.get(shard);
           if (!s && minIndex) throw behind(shard, minIndex, 0);
-          lines[at] = !s || s.readableNow(minIndex!, minTerm) ? JSON.stringify(store.read(shard, low, high)) : s.readableAt(minIndex!, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine);
+          // as /read: a replica installing a copy answers no read, with or without minIndex, until it is all in
+          const check = s && (minIndex !== undefined || s.installing) ? s : undefined;
+          lines[at] = !check || check.readableNow(minIndex ?? 0, minTerm) ? JSON.stringify(store.read(shard, low, high)) : check.readableAt(minIndex ?? 0, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine);
           return;
         }
         if (op.op === 'write' && isPlainObject(op.w)) {

@@ -175,12 +175,14 @@ test('a large copy is installed without stalling the event loop; reads wait unti
   const last = a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 40, indexTerm: 2, part, last: true, rows: lastRows });
   await new Promise((r) => setImmediate(r));
   const during = await a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 100 } });
+  const duringBatch = (await a.call('POST', '/batch', { ops: [{ op: 'read', shard: 'sh1', low: 0, high: 100 }] })).text;
   const done = await last;
   clearInterval(tick);
   assert.equal(done.status, 200, done.text);
   assert.equal(done.body.matchIndex, 40);
   assert.ok(worst < 150, `the event loop stalled ${worst} ms during the install`);
   assert.ok(during.status === 503 || during.body.data.length === 101, `a read during the install sees all or waits (${during.status})`);
+  assert.ok(duringBatch.startsWith('!') || JSON.parse(duringBatch).length === 101, `a /batch read during the install sees all or is refused (${duringBatch.slice(0, 80)})`);
   const s = await a.st();
   assert.equal(s.rows, N);
   assert.equal(s.commit_index, 40);
