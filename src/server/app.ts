@@ -190,6 +190,17 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     return c.json({ message: `Rolled back ${remove.length + restore.length} entries`, status: 'success' });
   }));
 
+  /**
+   * The shard's replication state when a read must wait for it (readableAt), undefined when the read can be
+   * answered now. A shard with no replication state here (a new or wiped volume) has applied nothing of its log;
+   * a replica installing a copy answers no read, with or without minIndex, until the copy is all in.
+   */
+  const mustWait = (shard: string, minIndex: number | undefined, minTerm: number | undefined) => {
+    const s = repl.get(shard);
+    if (!s && minIndex) throw behind(shard, minIndex, 0);
+    return s && (minIndex !== undefined || s.installing) && !s.readableNow(minIndex ?? 0, minTerm) ? s : undefined;
+  };
+
   app.post('/read', async (c) => {
     const b = await body(c);
     const sch = schema();
@@ -197,10 +208,7 @@ export function createServerApp(opts: ServerAppOptions): Hono {
     const { low, high } = parseRange(b[sch.columns[0]], sch.columns[0]);
     const minIndex = optNat(b.minIndex, 'minIndex');
     const minTerm = optNat(b.minTerm, 'minTerm');
-    const rs = repl.get(shard);
-    // a shard with no replication state here (a new or wiped volume) has applied nothing of the shard's log
-    if (!rs && minIndex) throw behind(shard, minIndex, 0);
-    if (rs && (minIndex !== undefined || rs.installing) && !rs.readableNow(minIndex ?? 0, minTerm)) await rs.readableAt(minIndex ?? 0, minTerm);
+    await mustWait(shard, minIndex, minTerm)?.readableAt(minIndex ?? 0, minTerm);
     // serialised by hand: the LB splices this body's data array into its own answer without re-parsing
     return c.body(`{"data":${JSON.stringify(store.read(shard, low, high))},"status":"success"}`, 200, JSON_HEADERS);
   });
@@ -229,11 +237,8 @@ export function createServerApp(opts: ServerAppOptions): Hono {
           const high = parseKey(op.high, 'high');
           const minIndex = optNat(op.minIndex, 'minIndex');
           const minTerm = optNat(op.minTerm, 'minTerm');
-          const s = repl.get(shard);
-          if (!s && minIndex) throw behind(shard, minIndex, 0);
-          // as /read: a replica installing a copy answers no read, with or without minIndex, until it is all in
-          const check = s && (minIndex !== undefined || s.installing) ? s : undefined;
-          lines[at] = !check || check.readableNow(minIndex ?? 0, minTerm) ? JSON.stringify(store.read(shard, low, high)) : check.readableAt(minIndex ?? 0, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine);
+          const w = mustWait(shard, minIndex, minTerm);
+          lines[at] = w ? w.readableAt(minIndex ?? 0, minTerm).then(() => JSON.stringify(store.read(shard, low, high)), batchErrorLine) : JSON.stringify(store.read(shard, low, high));
           return;
         }
         if (op.op === 'write' && isPlainObject(op.w)) {

@@ -309,10 +309,6 @@ export class ShardRepl {
   }
 
   /**
-   * A read with minIndex (and minTerm, the term of that entry, when the LB knows it): answered only once those
-   * entries are applied (REPLICATION.md, "A read").
-   */
-  /**
    * readableAt's answer when it needs no waiting: true when those entries are applied now (the common case, kept
    * free of promises on the read path), false when the read must wait or be refused (then call readableAt).
    */
@@ -326,8 +322,12 @@ export class ShardRepl {
     return this.applied >= minIndex;
   }
 
+  /**
+   * A read with minIndex (and minTerm, the term of that entry, when the LB knows it): answered only once those
+   * entries are applied (REPLICATION.md, "A read").
+   */
   async readableAt(minIndex: number, minTerm?: number): Promise<void> {
-    if (this.violation) throw logViolation(this.shard, this.violation);
+    if (this.readableNow(minIndex, minTerm)) return;
     if (this.installing || resyncing(this.state) || !(await this.waitApplied(minIndex, 100, minTerm))) throw behind(this.shard, minIndex, this.applied);
   }
 

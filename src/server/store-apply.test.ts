@@ -53,3 +53,13 @@ test('an entry that fails halfway changes nothing, its row count included', asyn
   assert.deepEqual(store.all('sh1').map((r) => r.Stud_id), [1]);
   assert.equal(store.count('sh1'), 1);
 });
+
+test('an LB rollback (assignment 2) that fails halfway changes nothing, its row count included', async () => {
+  const store = await ShardStore.open();
+  store.configure(schema, ['sh1']);
+  store.write('sh1', [{ Stud_id: 1, Stud_name: 'a', Stud_marks: '10' }, { Stud_id: 2, Stud_name: 'b', Stud_marks: '20' }]);
+  // key 1 is deleted (and uncounted) before the restored row's key is refused
+  assert.throws(() => store.rollback('sh1', [1], [{ Stud_id: 2.5, Stud_name: 'x', Stud_marks: '0' }]));
+  assert.deepEqual(store.all('sh1').map((r) => r.Stud_id), [1, 2]);
+  assert.equal(store.count('sh1'), 2);
+});

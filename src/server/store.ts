@@ -205,8 +205,11 @@ export class ShardStore {
    * table already reflects changes nothing.
    */
   applyOp(shard: string, op: EntryOp): void {
-    const t = this.table(shard, true);
-    const ops: BaseOp[] = op.op === 'batch' ? op.ops : [op];
+    this.applyOps(shard, this.table(shard, true), op.op === 'batch' ? op.ops : [op]);
+  }
+
+  /** The ops in one transaction: all or nothing, the row count included. */
+  private applyOps(shard: string, t: ShardTable, ops: readonly BaseOp[]): void {
     this.db.exec('BEGIN');
     try {
       for (const o of ops) {
@@ -579,21 +582,10 @@ export class ShardStore {
    * (rows an update overwrote or a delete removed). One transaction.
    */
   rollback(shard: string, remove: number[], restore: Row[]): void {
-    const t = this.table(shard);
     const cols = this.schema!.columns;
-    this.db.exec('BEGIN');
-    try {
-      for (const k of remove) {
-        t.del.run([k]);
-        t.count -= this.db.getRowsModified();
-      }
-      for (const r of restore) this.put(t, cols.map((c) => r[c]));
-      this.db.exec('COMMIT');
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
-    this.logs.get(shard)?.append({ op: 'rollback', remove, restore: restore.map((r) => cols.map((c) => r[c])) });
+    const op: BaseOp = { op: 'rollback', remove, restore: restore.map((r) => cols.map((c) => r[c])) };
+    this.applyOps(shard, this.table(shard), [op]);
+    this.logs.get(shard)?.append(op);
   }
 
   /**
