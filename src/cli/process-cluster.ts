@@ -12,6 +12,8 @@ import { ExitError } from './errors.js';
 import { waitForLb } from './http.js';
 import { removeRecord, writeRecord, type ClusterRecord } from './context.js';
 
+/** SHARDCTL_LB_NODE_ARGS: extra node flags for a process-runtime LB, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" */
+const lbNodeArgs = (): string[] => (process.env.SHARDCTL_LB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 export const LB_MAIN = fileURLToPath(new URL('../lb/main.js', import.meta.url));
 
 /** Rejects with a clear reason when something already listens on the port. */
@@ -59,7 +61,7 @@ export async function processUp(o: ProcessUpOptions): Promise<ClusterRecord> {
   const url = `http://127.0.0.1:${o.port}`;
   const rec: ClusterRecord = { name: o.name, runtime: 'process', port: o.port, url, stateDir: o.stateDir, startedAt: new Date().toISOString() };
   if (o.foreground) {
-    const child = spawn(process.execPath, [LB_MAIN], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [...lbNodeArgs(), LB_MAIN], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     rec.lbPid = child.pid;
     writeRecord(rec);
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
@@ -72,7 +74,7 @@ export async function processUp(o: ProcessUpOptions): Promise<ClusterRecord> {
   }
   mkdirSync(o.stateDir, { recursive: true });
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [LB_MAIN], { env, stdio: ['ignore', fd, fd], detached: true });
+  const child = spawn(process.execPath, [...lbNodeArgs(), LB_MAIN], { env, stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   child.unref();
   rec.lbPid = child.pid;
