@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PausedSet } from './chaos.js';
+import { createServer } from 'node:net';
+import { PausedSet, statusForAudit } from './chaos.js';
+import { LbClient } from './driver.js';
 
 test('PausedSet: each pause resumed once; resumeAll tries every one even when one throws', async () => {
   const calls: string[] = [];
@@ -21,4 +23,24 @@ test('PausedSet: each pause resumed once; resumeAll tries every one even when on
   assert.equal(set.size, 0);
   assert.deepEqual(calls.sort(), ['Server0', 'Server1', 'Server2', 'Server3']);
   assert.deepEqual(await set.resumeAll(), []);
+});
+
+test('statusForAudit: an LB that does not answer at the end says what to do, not a bare ECONNREFUSED', async () => {
+  // a port that was just free: nothing listens there
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const client = new LbClient(url, 1);
+  try {
+    await assert.rejects(statusForAudit(client, url), /^Error: the LB at http:\/\/127\.0\.0\.1:\d+ does not answer \(.*ECONNREFUSED.*\), so nothing could be audited: bring the cluster back with `shardctl up`, then check it with `shardctl verify`$/);
+  } finally {
+    await client.close();
+  }
+  const answers = (status: number, text: string) => ({ send: async () => ({ status, text }) });
+  await assert.rejects(statusForAudit(answers(503, '{"message":"electing"}'), url), /answered 503 to GET \/status, so nothing could be audited: \{"message":"electing"\}/);
+  assert.deepEqual(await statusForAudit(answers(200, '{"N":3}'), url), { N: 3 });
 });

@@ -34,6 +34,21 @@ export interface ChaosOptions {
 }
 
 /**
+ * The cluster's status for the final audit. An LB that does not answer then (a restart-all that could not bring it
+ * back, say) ends the run with what to do next instead of a bare connection error.
+ */
+export async function statusForAudit(client: Pick<LbClient, 'send'>, url: string): Promise<Status> {
+  let r: { status: number; text: string };
+  try {
+    r = await client.send('GET', '/status');
+  } catch (e) {
+    throw new Error(`the LB at ${url} does not answer (${(e as Error).message}), so nothing could be audited: bring the cluster back with \`shardctl up\`, then check it with \`shardctl verify\``);
+  }
+  if (r.status !== 200) throw new Error(`the LB at ${url} answered ${r.status} to GET /status, so nothing could be audited: ${r.text.slice(0, 200)}; check it with \`shardctl status\` and \`shardctl verify\``);
+  return JSON.parse(r.text) as Status;
+}
+
+/**
  * The servers chaos has paused and not resumed yet. Its one owner (the chaos command) resumes them all in a
  * finally and on Ctrl-C, so a run never leaves a server frozen whatever ends it.
  */
@@ -347,7 +362,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // let recovery finish, then audit
   o.log('load stopped; waiting for every server to serve again');
   if (!(await healthy(90_000))) o.log('the cluster did not become fully healthy within 90 s; auditing what is there');
-  const finalStatus = JSON.parse((await client.send('GET', '/status')).text) as Status;
+  const finalStatus = await statusForAudit(client, o.url);
   const unavailable: string[] = [];
   const all = await readAll(client, finalStatus, (shard, err) => {
     unavailable.push(shard);
