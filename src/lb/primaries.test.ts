@@ -165,6 +165,23 @@ test('primaries of /init are spread: no server leads two shards while another le
   assert.deepEqual(w.pm.view().terms, { sh1: 1, sh2: 1, sh3: 1 });
 });
 
+test('shards electing at once (a restart of the whole cluster) spread their primaries instead of all taking the first voter', async () => {
+  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
+  // equally up-to-date everywhere, no primary recorded, all three elections in flight together
+  const won = await Promise.all(['sh1', 'sh2', 'sh3'].map((id) => w.pm.elect(w.sh(id), 'resume: no primary recorded')));
+  assert.deepEqual(won, [true, true, true]);
+  assert.deepEqual(Object.values(w.pm.view().primaries).sort(), ['Server0', 'Server1', 'Server2']);
+  // one shard elects again (its primary lost): it goes to a server leading nothing when its log allows
+  const w4 = await world(['Server0', 'Server1', 'Server2', 'Server3'], ['sh1', 'sh2', 'sh3']);
+  assert.deepEqual(await Promise.all(['sh1', 'sh2', 'sh3'].map((id) => w4.pm.elect(w4.sh(id), 'resume'))), [true, true, true]);
+  const first = w4.pm.view().primaries;
+  assert.equal(new Set(Object.values(first)).size, 3, JSON.stringify(first));
+  w4.pm.lost(w4.sh('sh2'), first.sh2, 'test');
+  assert.equal(await w4.pm.elect(w4.sh('sh2'), 'retry'), true);
+  const after = w4.pm.view().primaries;
+  assert.equal(new Set(Object.values(after)).size, 3, `no server leads two shards while one leads none: ${JSON.stringify(after)}`);
+});
+
 /** A world whose sh1 elected a primary and acknowledged one write (row 1). */
 async function writtenOnce() {
   const w = await world();

@@ -53,6 +53,18 @@ export class Primaries {
     return placePrimaries(replicasOf, this.view().primaries);
   }
 
+  /**
+   * Among equally up-to-date replicas, the one placePrimaries gives `sh` next to the other shards' primaries and
+   * the shards still without one. Elections that run at once (every shard after a restart of the whole cluster)
+   * each see no other primary yet; the load tie-break alone then sent every shard to its first voter (five of six
+   * shards on Server0 after a chaos run), while this plan is the same for all of them and spreads them.
+   */
+  private spreadChoice(sh: Shard, others: Record<string, string>, exclude: string[]): string | undefined {
+    const replicasOf: Record<string, string[]> = {};
+    for (const s of this.c.topo.shards.values()) if (!s.closed) replicasOf[s.id] = s.id === sh.id ? sh.voters().filter((v) => !exclude.includes(v)) : s.voters();
+    return placePrimaries(replicasOf, others)[sh.id];
+  }
+
   /** Runs an election in the shard's executor (queued behind the writes before it). Resolves true when won. */
   elect(sh: Shard, why: string, o: ElectOptions = {}): Promise<boolean> {
     if (sh.lead.electing) return Promise.resolve(false);
@@ -192,7 +204,8 @@ export class Primaries {
     });
     const others = this.view().primaries;
     delete others[sh.id];
-    const plan = planElection({ shard: sh.id, voters, reports, knownTerm: sh.lead.term, exclude: o.exclude, primaries: others, prefer: o.prefer });
+    const prefer = o.prefer ?? this.spreadChoice(sh, others, o.exclude ?? []);
+    const plan = planElection({ shard: sh.id, voters, reports, knownTerm: sh.lead.term, exclude: o.exclude, primaries: others, prefer });
     if (!plan.ok) return this.failed(sh, plan.reason);
     // the term is on disk before anyone is asked to vote in it: a restarted LB never asks for it again
     sh.lead.term = plan.term;
