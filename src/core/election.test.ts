@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { placePrimaries, planElection, resumeShard, type ReplicaReport } from './election.js';
+import { placePrimaries, planElection, rebalanceMove, resumeShard, type ReplicaReport } from './election.js';
 
 const rep = (server: string, lastTerm: number, lastIndex: number, term = lastTerm, eligible?: boolean): ReplicaReport => ({ server, term, lastTerm, lastIndex, ...(eligible === undefined ? {} : { eligible }) });
 const V3 = ['A', 'B', 'C'];
@@ -97,4 +97,25 @@ test('resume: the recorded primary is kept only as primary of the recorded term,
   assert.deepEqual(resumeShard(rec, ok), { action: 'adopt', primary: 'Server0', term: 4, acked: 120 });
   const e = resumeShard(rec, { ...ok, term: 5 });
   assert.match(e.action === 'elect' ? e.why : '', /Server0 leads term 5, the LB recorded term 4/);
+});
+
+test('rebalance: one primary moves only where a server leads two more than another eligible replica', () => {
+  const all = { sh1: ['A', 'B', 'C'], sh2: ['A', 'B', 'C'], sh3: ['A', 'B', 'C'] };
+  const cases: { name: string; eligible: Record<string, string[]>; primaries: Record<string, string>; want: { shard: string; from: string; to: string } | undefined }[] = [
+    { name: 'spread already', eligible: all, primaries: { sh1: 'A', sh2: 'B', sh3: 'C' }, want: undefined },
+    { name: 'a gap of one is left alone (moving would only swap it)', eligible: { sh1: ['A', 'B'], sh2: ['A', 'B'], sh3: ['B', 'A'] }, primaries: { sh1: 'A', sh2: 'A', sh3: 'B' }, want: undefined },
+    { name: 'all on A: the first shard to the least loaded replica', eligible: all, primaries: { sh1: 'A', sh2: 'A', sh3: 'A' }, want: { shard: 'sh1', from: 'A', to: 'B' } },
+    { name: 'only to an eligible replica (C not ready for sh1)', eligible: { sh1: ['A', 'B'], sh2: ['A', 'C'] }, primaries: { sh1: 'A', sh2: 'A', sh3: 'B' }, want: { shard: 'sh2', from: 'A', to: 'C' } },
+    { name: 'nowhere to go', eligible: { sh1: ['A'], sh2: ['A'] }, primaries: { sh1: 'A', sh2: 'A' }, want: undefined },
+    { name: 'the largest gap first', eligible: { sh1: ['A', 'B'], sh2: ['A', 'D'], sh3: ['A'], sh4: ['B'] }, primaries: { sh1: 'A', sh2: 'A', sh3: 'A', sh4: 'B' }, want: { shard: 'sh2', from: 'A', to: 'D' } },
+  ];
+  for (const c of cases) assert.deepEqual(rebalanceMove(c.eligible, c.primaries), c.want, c.name);
+  // repeated moves end, spread as far as the replicas allow
+  const p: Record<string, string> = { sh1: 'A', sh2: 'A', sh3: 'A' };
+  for (let i = 0; i < 10; i++) {
+    const m = rebalanceMove(all, p);
+    if (!m) break;
+    p[m.shard] = m.to;
+  }
+  assert.deepEqual(Object.values(p).sort(), ['A', 'B', 'C']);
 });

@@ -146,6 +146,29 @@ export function placePrimaries(replicasOf: Readonly<Record<string, readonly stri
   }
 }
 
+/**
+ * One step toward spread primaries after faults moved them together (Kafka's preferred-leader rebalance): a shard
+ * whose primary leads at least two shards more than another of its `eligible` replicas moves to the least loaded
+ * such replica (the largest gap first; ties by shard order, then replica order). Each move lowers the sum of the
+ * squared loads, so repeated moves end. undefined: nothing worth moving.
+ */
+export function rebalanceMove(
+  eligible: Readonly<Record<string, readonly string[]>>,
+  primaries: Readonly<Record<string, string>>,
+): { shard: string; from: string; to: string } | undefined {
+  const load = new Map<string, number>();
+  for (const p of Object.values(primaries)) load.set(p, (load.get(p) ?? 0) + 1);
+  let best: { shard: string; from: string; to: string; gap: number } | undefined;
+  for (const [shard, from] of Object.entries(primaries)) {
+    for (const to of eligible[shard] ?? []) {
+      if (to === from) continue;
+      const gap = (load.get(from) ?? 0) - (load.get(to) ?? 0);
+      if (gap >= 2 && (!best || gap > best.gap)) best = { shard, from, to, gap };
+    }
+  }
+  return best && { shard: best.shard, from: best.from, to: best.to };
+}
+
 /** What the recorded primary of a shard says about itself (its `/repl/state` answer for the shard). */
 export interface PrimaryCheck {
   term: number;

@@ -12,7 +12,7 @@
  * heartbeat tick.
  */
 import { ApiError, fail } from '../core/errors.js';
-import { placePrimaries, planElection, resumeShard, type ReplicaReport } from '../core/election.js';
+import { placePrimaries, planElection, rebalanceMove, resumeShard, type ReplicaReport } from '../core/election.js';
 import { tallyVotes } from '../core/replog.js';
 import { persist, sleep, type LbContext } from './context.js';
 import { UpstreamError, type StateReport } from './shard-client.js';
@@ -111,10 +111,58 @@ export class Primaries {
     }
   }
 
-  /** Every heartbeat tick: shards without a primary try again. */
+  /** Every heartbeat tick: shards without a primary try again; a whole, quiet cluster spreads its primaries. */
   tick(): void {
     if (this.c.topo.unavailable || this.c.closed) return;
     for (const sh of this.c.topo.shards.values()) if (!sh.lead.primary && !sh.closed && sh.replicas.length > 0) void this.elect(sh, 'retry');
+    this.rebalance();
+  }
+
+  /** since when every server serves and every shard has its primary and every replica ready (undefined: not now) */
+  private wholeSince: number | undefined;
+  private lastMove = 0;
+
+  /**
+   * Moves at most one primary (rebalanceMove) once the cluster has been whole for `rebalanceQuietMs` and no move
+   * ran within as long: elections after faults pick the most up-to-date log first, so kills and pauses drift the
+   * primaries together, and one server then does every shard's primary work. The move is an election in the
+   * shard's executor (no write of the shard is in flight meanwhile; those queued go to the new primary), preferring
+   * the target once it has applied every acknowledged change; a more up-to-date log still wins (planElection), so
+   * the move changes only who leads, never what is committed.
+   */
+  rebalance(): void {
+    const quiet = this.c.s.rebalanceQuietMs;
+    if (!(quiet > 0)) return;
+    const now = this.c.now();
+    const shards = [...this.c.topo.shards.values()].filter((s) => !s.closed);
+    const whole =
+      shards.length > 0 &&
+      this.c.servers.list().every((e) => e.status === 'serving') &&
+      shards.every((s) => s.lead.primary !== undefined && !s.lead.electing && s.replicas.length > 0 && s.replicas.every((r) => s.ready.has(r)));
+    if (!whole) {
+      this.wholeSince = undefined;
+      return;
+    }
+    this.wholeSince ??= now;
+    if (now - this.wholeSince < quiet || now - this.lastMove < quiet) return;
+    const eligible: Record<string, string[]> = {};
+    for (const s of shards) eligible[s.id] = s.voters().filter((v) => s.ready.has(v));
+    const move = rebalanceMove(eligible, this.view().primaries);
+    if (!move) return;
+    this.lastMove = now;
+    const sh = this.c.topo.shard(move.shard)!;
+    sh.lead.electing = true;
+    const why = `rebalance: ${move.from} led ${move.shard} among more shards than ${move.to}`;
+    void sh
+      .run(async () => {
+        if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
+        await this.caughtUp(move.to, sh.id, 1000);
+        // anything may have happened during that wait: a fault elected another, the target left
+        if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
+        return this.electLocked(sh, why, { force: true, prefer: move.to });
+      })
+      .catch(() => false)
+      .finally(() => (sh.lead.electing = false));
   }
 
   /** POST /primary_elect: an election now (in each shard's executor); per shard its primary, or why none. */

@@ -11,6 +11,11 @@ export interface Settings {
   spawnTimeoutMs: number;
   /** how long /rm waits for the replicas a shard keeps to hold its whole log before it refuses (lb/voter-change.ts) */
   rmCatchUpMs: number;
+  /**
+   * primaries move to spread again once every server has served and every shard had its primary this long
+   * (Primaries.rebalance, one move at a time); 0: never
+   */
+  rebalanceQuietMs: number;
   /** first and longest wait between respawn attempts (they go on until the server serves or is removed) */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -40,6 +45,7 @@ export const DEFAULTS: Settings = {
   heartbeat: { intervalMs: 500, timeoutMs: 500, misses: 3 },
   spawnTimeoutMs: 30_000,
   rmCatchUpMs: 5_000,
+  rebalanceQuietMs: 10_000,
   retryBaseMs: 200,
   retryMaxMs: 5_000,
   maxBatchRows: 5000,
@@ -74,6 +80,7 @@ export function readSettings(env: NodeJS.ProcessEnv): SettingsInput {
     heartbeat: { intervalMs: num('SHARDCTL_HB_INTERVAL_MS'), timeoutMs: num('SHARDCTL_HB_TIMEOUT_MS'), misses: num('SHARDCTL_HB_MISSES') },
     spawnTimeoutMs: num('SHARDCTL_SPAWN_TIMEOUT_MS'),
     rmCatchUpMs: num('SHARDCTL_RM_CATCH_UP_MS'),
+    rebalanceQuietMs: num('SHARDCTL_REBALANCE_QUIET_MS'),
     maxBatchRows: num('SHARDCTL_MAX_BATCH_ROWS'),
     lingerAt: num('SHARDCTL_LINGER_AT'),
     lingerMs: num('SHARDCTL_LINGER_MS'),

@@ -38,7 +38,7 @@ function lbEnv(o: UpOpts): Record<string, string> {
   int(o.maxBody, '--max-body', 'SHARDCTL_MAX_BODY', 1024);
   if (o.consoleActions) env.SHARDCTL_CONSOLE_ACTIONS = '1';
   // tuning knobs without flags pass through from the CLI's own environment
-  for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL', 'SHARDCTL_READ_DEPTH', 'SHARDCTL_READ_LINGER_MS', 'SHARDCTL_WRITE_DEPTH', 'SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES', 'SHARDCTL_PRIMARIES', 'SHARDCTL_RM_CATCH_UP_MS', 'SHARDCTL_NOTICE_MS'])
+  for (const k of ['SHARDCTL_LINGER_AT', 'SHARDCTL_LINGER_MS', 'SHARDCTL_MAX_BATCH_ROWS', 'SHARDCTL_POOL_CONNECTIONS', 'SHARDCTL_LOG_LEVEL', 'SHARDCTL_READ_DEPTH', 'SHARDCTL_READ_LINGER_MS', 'SHARDCTL_WRITE_DEPTH', 'SHARDCTL_V8_FLAGS', 'SHARDCTL_SNAPSHOT_BYTES', 'SHARDCTL_PRIMARIES', 'SHARDCTL_RM_CATCH_UP_MS', 'SHARDCTL_REBALANCE_QUIET_MS', 'SHARDCTL_NOTICE_MS'])
     if (process.env[k]) env[k] = process.env[k]!;
   if (o.ringHash !== undefined) {
     if (!['mix', 'assignment'].includes(o.ringHash)) throw new UsageError('--ring-hash must be mix or assignment');
