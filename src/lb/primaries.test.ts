@@ -337,3 +337,75 @@ test('after an LB restart a shard is not read until its primary is adopted or el
   assert.equal(again.sh().lead.acked, 2);
   assert.match(await again.writes.read(again.sh(), 'Stud_id', 0, 10, 1), /"Stud_id":1/);
 });
+
+/** review2-s8: the fake reports, for a primary, each voter's match as its appends would (lb/voter-change.ts awaitHeld reads it). */
+function withProgress(w: Awaited<ReturnType<typeof world>>, servers: string[]) {
+  const state = w.fake.state.bind(w.fake);
+  w.fake.state = async (server, ms) => {
+    const r = await state(server, ms);
+    for (const [id, s] of Object.entries(r.shards))
+      if (s.role === 'primary') (s as { progress?: unknown }).progress = Object.fromEntries(servers.map((v) => [v, { match: w.fake.log(v, id).entries.length, next: 0, reachable: true }]));
+    return r;
+  };
+}
+
+test('rebalance during /rm: no primary is moved onto the server /rm is removing (it just handed its primaries over)', async () => {
+  const servers = ['Server0', 'Server1', 'Server2'];
+  const w = await world(servers, ['sh1', 'sh2', 'sh3']);
+  let t = 1_000_000;
+  (w.c as { now: () => number }).now = () => t;
+  w.c.s.rebalanceQuietMs = 10_000;
+  withProgress(w, servers);
+  const prefer = { sh1: 'Server0', sh2: 'Server1', sh3: 'Server2' } as Record<string, string>;
+  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: prefer[id] }), true);
+  for (const [i, id] of ['sh1', 'sh2', 'sh3'].entries()) await w.sh(id).write([row(i * 4096 + 1)], [i * 4096 + 1]);
+  const settle = async () => {
+    for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  };
+  w.pm.tick(); // whole from now on; spread, so nothing to move
+  t += 10_000;
+  w.pm.tick();
+  await settle();
+  assert.deepEqual(w.pm.view().primaries, prefer);
+  const { VoterChange } = await import('./voter-change.js');
+  const vc = new VoterChange(w.c, w.pm);
+  const elected = () => w.c.events.list().filter((e) => e.kind === 'elected').length;
+  const before = elected();
+  await w.c.membership.run(async () => {
+    await vc.preflight(['Server0']); // sh1's primary handed over: Server0 votes, may not stand
+    assert.notEqual(w.pm.view().primaries.sh1, 'Server0');
+    t += 500;
+    w.pm.tick(); // a heartbeat tick while /rm is still at work
+    await settle();
+    assert.ok(!Object.values(w.pm.view().primaries).includes('Server0'), `a primary moved onto the server being removed: ${JSON.stringify(w.pm.view().primaries)}`);
+    await vc.detach('Server0', ['Server0'], false, []);
+  });
+  assert.equal(elected() - before, 1, 'one handover, no move back and second handover');
+});
+
+test('rebalance: a target that has not applied every acknowledged change within the wait is not elected over (no needless forced election)', async () => {
+  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
+  const base = Date.now();
+  let t = 1_000_000;
+  (w.c as { now: () => number }).now = () => t + (Date.now() - base);
+  w.c.s.rebalanceQuietMs = 10_000;
+  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: 'Server0' }), true);
+  // Server1 and Server2 stop taking appends (alive, answering /state and reads, still ready to the LB: slow disks)
+  w.fake.paused.add('Server1');
+  w.fake.paused.add('Server2');
+  const lagging = { ...w.fake.log('Server1', 'sh1') };
+  await w.sh('sh1').write([row(1)], [1]).catch(() => undefined);
+  w.fake.paused.delete('Server1');
+  w.fake.paused.delete('Server2');
+  // Server0 got the write alone; give it to Server2 too, so it is acknowledged (on a majority), Server1 lags
+  w.fake.set('Server2', 'sh1', { ...w.fake.log('Server0', 'sh1'), leader: 'Server0' });
+  w.fake.set('Server1', 'sh1', lagging);
+  w.pm.acked(w.sh('sh1'), w.fake.log('Server0', 'sh1').entries.length, 1);
+  const term = w.pm.view().terms.sh1;
+  w.pm.tick();
+  t += 10_000;
+  w.pm.tick(); // the move: sh1 from Server0 to Server1 (the first least loaded ready voter)
+  await w.sh('sh1').run(async () => undefined);
+  const votes = w.fake.calls.filter((c) => c.startsWith('vote') && / t[0-9]+ for /.test(c) && c.includes('sh1') && !c.endsWith(`t${term} for Server0`));
+  assert.equal(w.pm.view().terms.sh1, term, `a forced election ran although the target never caught up: ${votes.join('; ')}`);
+});

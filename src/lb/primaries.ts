@@ -135,7 +135,10 @@ export class Primaries {
     if (!(quiet > 0)) return;
     const now = this.c.now();
     const shards = [...this.c.topo.shards.values()].filter((s) => !s.closed);
+    // a membership change at work (/rm hands primaries off the servers it removes, /add's replicas join) is not
+    // whole either: a move now would fight it, e.g. put a primary back on a server /rm just handed it off
     const whole =
+      !this.c.membership.busy &&
       shards.length > 0 &&
       this.c.servers.list().every((e) => e.status === 'serving') &&
       shards.every((s) => s.lead.primary !== undefined && !s.lead.electing && s.replicas.length > 0 && s.replicas.every((r) => s.ready.has(r)));
@@ -156,7 +159,8 @@ export class Primaries {
     void sh
       .run(async () => {
         if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
-        await this.caughtUp(move.to, sh.id, 1000);
+        // not caught up within the wait: no move (a forced election would depose the primary for another choice)
+        if (!(await this.caughtUpWithin(move.to, sh.id, 1000))) return false;
         // anything may have happened during that wait: a fault elected another, the target left
         if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
         return this.electLocked(sh, why, { force: true, prefer: move.to });
@@ -184,6 +188,11 @@ export class Primaries {
    * GET /verify are compared at one position (a replica learns a commit a moment after the primary answered).
    */
   async caughtUp(server: string, shard: string, ms: number): Promise<void> {
+    await this.caughtUpWithin(server, shard, ms);
+  }
+
+  /** caughtUp, saying whether the replica got there within `ms` */
+  private async caughtUpWithin(server: string, shard: string, ms: number): Promise<boolean> {
     const sh = this.c.topo.shard(shard);
     const end = this.c.now() + ms;
     // a read naming the acknowledged entry: a replica holding it learns that it committed (learnCommit), though
@@ -191,9 +200,10 @@ export class Primaries {
     if (sh && sh.lead.ackedTerm !== undefined) await this.c.client.readRaw(server, shard, sh.keyCol, 0, 0, sh.lead.acked, sh.lead.ackedTerm).catch(() => undefined);
     while (sh && this.c.now() < end) {
       const s = (await this.stateOf(server))?.shards[shard];
-      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return;
+      if (s && (s.applied_index ?? s.commit_index) >= sh.lead.acked) return true;
       await sleep(20);
     }
+    return false;
   }
 
   /** Acknowledged up to `index`, an entry of `term` (a 200 of the primary of that term). */
