@@ -409,3 +409,11 @@ test('rebalance: a target that has not applied every acknowledged change within 
   const votes = w.fake.calls.filter((c) => c.startsWith('vote') && / t[0-9]+ for /.test(c) && c.includes('sh1') && !c.endsWith(`t${term} for Server0`));
   assert.equal(w.pm.view().terms.sh1, term, `a forced election ran although the target never caught up: ${votes.join('; ')}`);
 });
+
+test('spreadChoice never prefers a more loaded server over an equally up-to-date one leading fewer shards (it made work for the rebalance)', async () => {
+  // loads Server0: 2 (sh2, sh3), Server2: 1 (sh4), Server1: 0; sh1 elects among three equally up-to-date voters
+  const w = await world(['Server2', 'Server1', 'Server0'], ['sh1', 'sh2', 'sh3', 'sh4']);
+  for (const [id, p] of [['sh2', 'Server0'], ['sh3', 'Server0'], ['sh4', 'Server2']]) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: p }), true);
+  assert.equal(await w.pm.elect(w.sh('sh1'), 'retry'), true);
+  assert.equal(w.pm.view().primaries.sh1, 'Server1', `loads after: ${JSON.stringify(w.pm.view().primaries)}`);
+});

@@ -62,7 +62,11 @@ export class Primaries {
   private spreadChoice(sh: Shard, others: Record<string, string>, exclude: string[]): string | undefined {
     const replicasOf: Record<string, string[]> = {};
     for (const s of this.c.topo.shards.values()) if (!s.closed) replicasOf[s.id] = s.id === sh.id ? sh.voters().filter((v) => !exclude.includes(v)) : s.voters();
-    return placePrimaries(replicasOf, others)[sh.id];
+    const choice = placePrimaries(replicasOf, others)[sh.id];
+    // a tie-break, never against the load one: not a server leading more shards than another voter that may stand
+    const load = (v: string) => Object.values(others).filter((p) => p === v).length;
+    const least = Math.min(...(replicasOf[sh.id] ?? []).map(load));
+    return choice !== undefined && load(choice) <= least ? choice : undefined;
   }
 
   /** Runs an election in the shard's executor (queued behind the writes before it). Resolves true when won. */
