@@ -253,6 +253,27 @@ test('rebalance: nothing moves while a server is not serving or a shard has no p
   assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0']);
 });
 
+test('rebalance: an election that runs between two ticks (an operator, a fault) starts the quiet time over', async () => {
+  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
+  let t = 1_000_000;
+  (w.c as { now: () => number }).now = () => t;
+  w.c.s.rebalanceQuietMs = 10_000;
+  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: 'Server0' }), true);
+  w.pm.tick(); // whole from now on
+  t += 9_900;
+  await w.pm.electNow(['sh3']); // done before the next tick (it moves sh3 to a server leading none)
+  const after = w.pm.view().primaries;
+  assert.equal(Object.values(after).filter((p) => p === 'Server0').length, 2);
+  t += 100;
+  w.pm.tick();
+  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  assert.deepEqual(w.pm.view().primaries, after, 'no move 100 ms after an election');
+  t += 10_000;
+  w.pm.tick();
+  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  assert.deepEqual(Object.values(w.pm.view().primaries).sort(), ['Server0', 'Server1', 'Server2'], 'one move once it was quiet that long');
+});
+
 /** A world whose sh1 elected a primary and acknowledged one write (row 1). */
 async function writtenOnce() {
   const w = await world();

@@ -170,7 +170,10 @@ export class Primaries {
         return this.electLocked(sh, why, { force: true, prefer: move.to });
       })
       .catch(() => false)
-      .finally(() => (sh.lead.electing = false));
+      .finally(() => {
+        sh.lead.electing = false;
+        this.lastMove = this.c.now(); // the next move waits the quiet time from the end of this one
+      });
   }
 
   /** POST /primary_elect: an election now (in each shard's executor); per shard its primary, or why none. */
@@ -247,6 +250,8 @@ export class Primaries {
   /** One election of `sh` (caller holds the shard's lock). Resolves true when a primary was elected and promoted. */
   async electLocked(sh: Shard, why: string, o: ElectOptions = {}): Promise<boolean> {
     const c = this.c;
+    // any election, also one that starts and ends between two ticks, starts the rebalance's quiet time over
+    this.wholeSince = undefined;
     const voters = sh.voters();
     const states = await Promise.all(voters.map((v) => this.stateOf(v)));
     if (sh.closed) return false;
