@@ -99,6 +99,8 @@ test('writeOutcome: committed, refused, indeterminate or pending', () => {
     ['logged, then deposed', { ...st, currentTerm: 3, leader: null }, { index: 5, term: 2 }, false, 'indeterminate'],
     ['committed before it was deposed', { ...st, currentTerm: 3, leader: null }, { index: 4, term: 2 }, false, 'committed'],
     ['its index committed with another entry (it was replaced)', { ...st, currentTerm: 3, leader: null, commitIndex: 6 }, { index: 5, term: 3 }, false, 'indeterminate'],
+    // review s8: deposed, its entry replaced by a later primary's, then a copy (snapshot) past it: the term is gone
+    ['deposed, then its index compacted by a copy', { ...primary(6, 6), currentTerm: 3, leader: 'Q' }, { index: 5, term: 2 }, false, 'indeterminate'],
   ];
   for (const [name, s, w, expired, want] of rows) assert.equal(writeOutcome(s, 'P', w, expired), want, name);
 });

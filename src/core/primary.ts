@@ -157,7 +157,10 @@ export function writeOutcome(state: LogState<unknown>, self: string, w: { index?
   if (w.index === undefined) return 'refused';
   if (w.index <= state.commitIndex) {
     const t = termAt(state, w.index);
-    if (t === undefined || t === w.term) return 'committed';
+    if (t === w.term) return 'committed';
+    // compacted: its term is gone, so the entry there is known to be this write's only while this server has led
+    // w.term throughout (a deposed one may have had it replaced by a later primary's, then got a copy past it)
+    if (t === undefined && state.leader === self && state.currentTerm === w.term) return 'committed';
   }
   if (state.leader !== self || state.currentTerm !== w.term || expired) return 'indeterminate';
   return 'pending';

@@ -1,0 +1,78 @@
+/** Review session 8: each test fails on main (2449ff8) because of the finding it names. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appCall, schema, sleep, tmp } from './testkit.js';
+import { createServerApp } from './app.js';
+import { ShardStore } from './store.js';
+import type { Replication } from './replication.js';
+
+/** A replica that answers every append (ok) while `mode.ok`, else 503 (down). */
+async function fakeReplica(mode: { ok: boolean }): Promise<{ url: string; server: Server }> {
+  const s = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      const b = JSON.parse(data || '{}');
+      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
+      res.setHeader('content-type', 'application/json');
+      if (!mode.ok) {
+        res.statusCode = 503;
+        res.end(JSON.stringify({ message: 'down', code: 'NO_REPLICA' }));
+        return;
+      }
+      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s };
+}
+
+async function server(dir: string) {
+  const store = await ShardStore.open({ dataDir: dir });
+  await store.replay();
+  let repl: Replication | undefined;
+  const call = appCall(createServerApp({ store, serverId: 'S1', replStream: false, onReplication: (r) => (repl = r) }));
+  assert.equal((await call('POST', '/config', { schema, shards: ['sh1'] })).status, 200);
+  return { store, call, repl: () => repl! };
+}
+
+test('a primary deposed during its write fsync, then given a copy past that index, never answers the write 200 (its entry was replaced)', async (t) => {
+  const a = await server(tmp());
+  const mode = { ok: true };
+  const r2 = await fakeReplica(mode);
+  const r3 = await fakeReplica(mode);
+  t.after(async () => {
+    for (const r of [r2, r3]) {
+      r.server.closeAllConnections();
+      r.server.close();
+    }
+    await a.repl().close();
+  });
+  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 1, candidate: 'S1', lastIndex: 0, lastTerm: 0 })).body.granted, true);
+  const p = await a.call('POST', '/repl/promote', { shard: 'sh1', term: 1, replicas: ['S1', 'S2', 'S3'], voters: ['S1', 'S2', 'S3'], addresses: { S2: r2.url, S3: r3.url }, reported: {} });
+  assert.equal(p.status, 200, p.text);
+  // its replicas stop answering, and its disk stalls on the next fsync (the write's)
+  mode.ok = false;
+  const orig = a.store.syncShard.bind(a.store);
+  let slow = true;
+  (a.store as any).syncShard = async (s: string, i?: boolean) => {
+    if (slow) {
+      slow = false;
+      await sleep(600);
+    }
+    return orig(s, i);
+  };
+  const write = a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 7, Stud_name: 'seven', Stud_marks: 7 }] });
+  await sleep(100);
+  // meanwhile the LB elected S2 in term 2 (S1's write, entry 2 of term 1, was on no other replica, so it is not in
+  // S2's log); S2 committed entries 2..5 of term 2 and, its log compacted past S1's, sends S1 a copy at 5
+  const c = await a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S2', index: 5, indexTerm: 2, part: 0, last: true, rows: [[100, 'hundred', 1]] });
+  assert.equal(c.status, 200, c.text);
+  const res = await write;
+  const rows = (await a.call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 } })).body.data.map((r: { Stud_id: number }) => r.Stud_id);
+  assert.deepEqual(rows, [100], "the shard's committed rows (S2's): the write of 7 is not among them");
+  assert.notEqual(res.status, 200, `the write of 7 was acknowledged (${res.text}) though its entry was replaced by term 2's: a lost acknowledged write`);
+  assert.equal(res.body?.code, 'INDETERMINATE', res.text);
+});
