@@ -406,7 +406,11 @@ export class ShardRepl {
     const wasPrimary = this.isPrimary;
     const r = b.force && this.violation ? this.forcedCopy(b) : installCopy(this.state, { term: b.term, leader: b.leader, index: b.index, indexTerm: b.indexTerm });
     const log = this.store.logOf(this.shard);
-    if (r.persist.hard) log?.saveHard(r.persist.hard);
+    // a floor the copy reaches is cleared on disk only once the copy is (a crash mid-install must restart resyncing:
+    // it holds the old log, not the copy); the term and vote go first as always
+    const floor = this.state.resyncTo;
+    const clears = r.install && floor !== undefined && r.persist.hard !== undefined && r.persist.hard.resyncTo === undefined;
+    if (r.persist.hard) log?.saveHard(clears ? { ...r.persist.hard, resyncTo: floor } : r.persist.hard);
     if (r.install) {
       // the log first (so a crash leaves the old state or the new one), then the table a chunk at a time; reads
       // of the shard and replication calls are refused meanwhile (the state changes only once it is all in)
@@ -422,6 +426,7 @@ export class ShardRepl {
       this.applied = b.index;
       this.durable = lastIndex(r.state);
       this.violation = undefined;
+      if (clears) log?.saveHard(r.persist.hard!);
     }
     this.state = r.state;
     if (wasPrimary && !this.isPrimary) this.stepDown('a newer primary copies to it');

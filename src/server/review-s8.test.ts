@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appCall, schema, sleep, tmp } from './testkit.js';
+import { appCall, open, schema, sleep, tmp } from './testkit.js';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
 import type { Replication } from './replication.js';
@@ -75,4 +75,26 @@ test('a primary deposed during its write fsync, then given a copy past that inde
   assert.deepEqual(rows, [100], "the shard's committed rows (S2's): the write of 7 is not among them");
   assert.notEqual(res.status, 200, `the write of 7 was acknowledged (${res.text}) though its entry was replaced by term 2's: a lost acknowledged write`);
   assert.equal(res.body?.code, 'INDETERMINATE', res.text);
+});
+
+test('a resyncing replica that crashes while it installs a copy past its floor restarts still resyncing: it never votes with the log it had before', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  // a shard whose log was damaged (or whose volume is new), recreated by the LB: resyncing until it committed 5
+  const rc = await a.call('POST', '/repl/recreate', { shard: 'sh1', term: 2, floor: 5 });
+  assert.equal(rc.status, 200, rc.text);
+  assert.equal((await a.st()).resyncing, true);
+  // the primary's log is compacted past 1: it sends a copy at 8. The server dies while the snapshot file is being
+  // written (a large copy takes a while): the install never completes
+  const log = a.store.logOf('sh1')!;
+  log.installSnapshotAsync = () => new Promise(() => undefined);
+  void a.call('POST', '/repl/copy', { shard: 'sh1', term: 2, leader: 'S0', index: 8, indexTerm: 2, part: 0, last: true, rows: [[1, 'S1', 1], [2, 'S2', 2]] });
+  await sleep(100);
+  // restarted on the same data dir
+  const b = await open(dir, false);
+  const s = await b.st();
+  assert.equal(s.last_index, 0, 'the copy never landed');
+  assert.equal(s.resyncing, true, `restarted with an empty log, it must still be resyncing to its floor 5 (state: ${JSON.stringify(s)})`);
+  const v = await b.call('POST', '/repl/vote', { shard: 'sh1', term: 3, candidate: 'S9', lastIndex: 0, lastTerm: 0 });
+  assert.equal(v.body.granted, false, `an empty log that never reached its floor voted: ${v.text}`);
 });
