@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appCall, open, schema, sleep, tmp } from './testkit.js';
+import { appCall, open, schema, sleep, tmp, w } from './testkit.js';
+import { HINT_MS } from './replication.js';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
 import type { Replication } from './replication.js';
@@ -97,4 +98,25 @@ test('a resyncing replica that crashes while it installs a copy past its floor r
   assert.equal(s.resyncing, true, `restarted with an empty log, it must still be resyncing to its floor 5 (state: ${JSON.stringify(s)})`);
   const v = await b.call('POST', '/repl/vote', { shard: 'sh1', term: 3, candidate: 'S9', lastIndex: 0, lastTerm: 0 });
   assert.equal(v.body.granted, false, `an empty log that never reached its floor voted: ${v.text}`);
+});
+
+test('a recreated shard restarted before its first commit hint does not take the old log\'s hint: uncommitted entries stay invisible, the floor stays', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  // its first life: entries 1..6 committed, the hint (6) on disk
+  const e6 = [1, 2, 3, 4, 5, 6].map((i) => w(i, 1, i));
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: e6, leaderCommit: 6 })).status, 200);
+  await sleep(HINT_MS + 100);
+  // recreated by the LB (its log was damaged, or it held rows without primaries): empty, resyncing to 2
+  assert.equal((await a.call('POST', '/repl/recreate', { shard: 'sh1', term: 2, floor: 2 })).status, 200);
+  // the primary of term 2 sends 1..3 (rows 11..13); only 1 is committed so far
+  const r = await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S5', prevIndex: 0, prevTerm: 0, entries: [w(1, 2, 11), w(2, 2, 12), w(3, 2, 13)], leaderCommit: 1 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(await a.ids(), [11]);
+  // it crashes before its next hint, and restarts
+  const b = await open(dir, false);
+  const s = await b.st();
+  const ids = await b.ids();
+  assert.ok(!ids.includes(12) && !ids.includes(13), `entries 2..3 were never committed, but the restarted replica shows ${ids} (state ${JSON.stringify(s)})`);
+  assert.equal(s.resyncing, true, 'it has committed 1 of the 2 it needs before it votes');
 });

@@ -509,6 +509,13 @@ export class ShardLog {
     this.retire();
     this.corrupt = undefined;
     mkdirSync(this.dir, { recursive: true });
+    if (this.commitHint > index) {
+      // the hint is about the log being replaced (a recreate at 0, a forced copy below it): on the new log it could
+      // mark uncommitted entries committed after a restart. Gone before the new log is written (openSegment fsyncs
+      // the folder); a hint write in flight is dropped by the gen check
+      rmSync(join(this.dir, COMMIT_FILE), { force: true });
+      this.commitHint = 0;
+    }
     const old = this.segments();
     this.openSegment(index + 1);
     this.lastIndex = Math.max(this.lastIndex, index);
