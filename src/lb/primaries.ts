@@ -274,10 +274,15 @@ export class Primaries {
     const prefer = o.prefer ?? this.spreadChoice(sh, others, o.exclude ?? []);
     const plan = planElection({ shard: sh.id, voters, reports, knownTerm: sh.lead.term, exclude: o.exclude, primaries: others, prefer });
     if (!plan.ok) return this.failed(sh, plan.reason);
-    // the term is on disk before anyone is asked to vote in it: a restarted LB never asks for it again
+    // the term is on disk before anyone is asked to vote in it: a restarted LB never asks for it again, and never
+    // adopts a primary of an older term it deposed (resumeShard trusts the recorded term). Unsaved: no election
+    const was = { term: sh.lead.term, primary: sh.lead.primary };
     sh.lead.term = plan.term;
     sh.lead.primary = undefined;
-    persist(c, true);
+    if (!persist(c, true)) {
+      Object.assign(sh.lead, was);
+      return this.failed(sh, `the LB could not save term ${plan.term} to its metadata before asking for votes (check the disk of its state dir); nothing was asked`);
+    }
     const answers: Record<string, boolean> = {};
     const refusals: string[] = [];
     await Promise.all(
