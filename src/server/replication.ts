@@ -162,6 +162,8 @@ export class ShardRepl {
   private incoming: IncomingCopy | undefined;
   /** a copy is being installed (its rows go into the table a chunk at a time): reads and calls wait it out */
   installing = false;
+  /** bumped whenever the log is replaced (recreate, an installed copy): an answer computed before must not go out */
+  private replaced = 0;
   private hintTimer: NodeJS.Timeout | undefined;
   private noticeTimers = new Map<string, NodeJS.Timeout>();
 
@@ -349,8 +351,11 @@ export class ShardRepl {
     this.state = r.state;
     if (wasPrimary && !this.isPrimary) this.stepDown('a newer primary replicates to it');
     this.advanceApply();
+    const gen = this.replaced;
     // always: an earlier call's entries may still be in their fsync, and this answer vouches for them too
     await this.sync();
+    // the log was replaced meanwhile (/repl/recreate, a copy): this answer would vouch for entries it no longer holds
+    if (gen !== this.replaced) return { status: 503, body: { message: `<Error> ${this.shard} on ${this.self} was replaced while this call was in its fsync; send it again`, code: 'NO_REPLICA', status: 'failure', store: this.r.storeId } };
     const reply = { ...r.reply, store: this.r.storeId };
     if (r.reply.reason === 'stale-term') return { status: 409, body: { ...this.refusal(`term ${req.term} is older than ${this.state.currentTerm}`), ...reply } };
     if (r.reply.reason === 'malformed') return { status: 400, body: { ...reply, message: `<Error> ${r.reply.detail}`, code: 'INVALID_FIELD', status: 'failure' } };
@@ -412,6 +417,7 @@ export class ShardRepl {
     const clears = r.install && floor !== undefined && r.persist.hard !== undefined && r.persist.hard.resyncTo === undefined;
     if (r.persist.hard) log?.saveHard(clears ? { ...r.persist.hard, resyncTo: floor } : r.persist.hard);
     if (r.install) {
+      this.replaced++;
       // the log first (so a crash leaves the old state or the new one), then the table a chunk at a time; reads
       // of the shard and replication calls are refused meanwhile (the state changes only once it is all in)
       this.holdApply++;
@@ -458,6 +464,7 @@ export class ShardRepl {
   recreate(term: number, floor: number): void {
     if (this.installing) throw new ApiError('NO_REPLICA', `${this.shard} on ${this.self} is installing a copy; retry in a moment`, 503);
     const wasPrimary = this.isPrimary;
+    this.replaced++;
     const r = recreatedLog<Op>(Math.max(term, this.state.currentTerm), floor);
     const log = this.store.logOf(this.shard);
     // the resyncing hard state first: a crash before the log is emptied must not leave an empty log that votes

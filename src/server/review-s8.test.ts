@@ -120,3 +120,24 @@ test('a recreated shard restarted before its first commit hint does not take the
   assert.ok(!ids.includes(12) && !ids.includes(13), `entries 2..3 were never committed, but the restarted replica shows ${ids} (state ${JSON.stringify(s)})`);
   assert.equal(s.resyncing, true, 'it has committed 1 of the 2 it needs before it votes');
 });
+
+test('an append answered after a /repl/recreate wiped its entries does not vouch for them (ok + matchIndex of a log that is gone)', async () => {
+  const a = await open(tmp());
+  const orig = a.store.syncShard.bind(a.store);
+  let slow = true;
+  (a.store as any).syncShard = async (s: string, i?: boolean) => {
+    if (slow) {
+      slow = false;
+      await sleep(300);
+    }
+    return orig(s, i);
+  };
+  // the primary's first append to a replica the LB is about to recreate (rejoin.ts: /repl/members, then the floor,
+  // then /repl/recreate); its fsync is slow
+  const ap = a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 2, 2), w(3, 2, 3)], leaderCommit: 1 });
+  await sleep(50);
+  assert.equal((await a.call('POST', '/repl/recreate', { shard: 'sh1', term: 2, floor: 1 })).status, 200);
+  const r = await ap;
+  const s = await a.st();
+  assert.ok(!(r.status === 200 && r.body.ok && r.body.matchIndex > s.last_index), `answered ${r.text} while its log ends at ${s.last_index}: the primary counts entries this replica no longer holds toward a commit`);
+});
