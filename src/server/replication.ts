@@ -344,6 +344,7 @@ export class ShardRepl {
     const r = handleAppend(this.state, req, { inPlace: true });
     if (r.violation) {
       this.violation = r.violation;
+      this.store.logOf(this.shard)?.saveViolation(r.violation);
       this.r.log?.error('replication call violates a committed entry; the shard resyncs', { shard: this.shard, violation: r.violation });
       return { status: 500, body: this.violationBody(r.reply) };
     }
@@ -432,6 +433,7 @@ export class ShardRepl {
       this.applied = b.index;
       this.durable = lastIndex(r.state);
       this.violation = undefined;
+      log?.saveViolation(undefined);
       if (clears) log?.saveHard(r.persist.hard!);
     }
     this.state = r.state;
@@ -475,6 +477,7 @@ export class ShardRepl {
     this.applied = 0;
     this.durable = 0;
     this.violation = undefined;
+    log?.saveViolation(undefined);
     this.incoming = undefined;
     if (wasPrimary) this.stepDown('recreated');
   }
@@ -900,7 +903,9 @@ export class Replication {
       if (!log?.hard || log.corrupt) continue;
       const state = restoreLog<Op>({ hard: log.hard, snapIndex: log.snapIndex, snapTerm: log.snapTerm, entries: log.loaded.map(fromWal), commitHint: log.commitHint });
       log.loaded = [];
-      this.shards.set(shard, new ShardRepl(shard, this, state, state.commitIndex));
+      const s = new ShardRepl(shard, this, state, state.commitIndex);
+      s.violation = log.violation; // remembered across a restart: it still waits for the primary's forced copy
+      this.shards.set(shard, s);
     }
   }
 

@@ -141,3 +141,24 @@ test('an append answered after a /repl/recreate wiped its entries does not vouch
   const s = await a.st();
   assert.ok(!(r.status === 200 && r.body.ok && r.body.matchIndex > s.last_index), `answered ${r.text} while its log ends at ${s.last_index}: the primary counts entries this replica no longer holds toward a commit`);
 });
+
+test('a replica that found its log in violation of a committed entry still neither votes nor serves minIndex reads after a restart', async () => {
+  const dir = tmp();
+  const a = await open(dir);
+  assert.equal((await a.call('POST', '/repl/append', { shard: 'sh1', term: 1, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 1, 2)], leaderCommit: 2 })).status, 200);
+  // a primary whose log contradicts this replica's committed entry 2 (a broken log or a broken protocol somewhere)
+  const bad = await a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S5', prevIndex: 1, prevTerm: 1, entries: [w(2, 2, 22)], leaderCommit: 2 });
+  assert.equal(bad.status, 500, bad.text);
+  assert.equal((await a.st()).resyncing, true);
+  assert.equal((await a.call('POST', '/repl/vote', { shard: 'sh1', term: 3, candidate: 'S9', lastIndex: 5, lastTerm: 3 })).body.granted, false);
+  // restarted before the primary's forced copy came
+  const b = await open(dir, false);
+  const s = await b.st();
+  const v = await b.call('POST', '/repl/vote', { shard: 'sh1', term: 4, candidate: 'S9', lastIndex: 5, lastTerm: 3 });
+  assert.ok(s.resyncing === true && v.body.granted === false, `after a restart it forgot the violation: resyncing ${s.resyncing}, vote ${v.text}`);
+  // the primary's forced copy resyncs it, and the mark goes with it (also across the next restart)
+  const fc = await b.call('POST', '/repl/copy', { shard: 'sh1', term: 4, leader: 'S5', index: 2, indexTerm: 2, part: 0, last: true, rows: [[1, 'S1', 1], [22, 'S22', 22]], force: true });
+  assert.equal(fc.status, 200, fc.text);
+  assert.equal((await b.st()).resyncing, false);
+  assert.equal((await (await open(dir, false)).st()).resyncing, false);
+});

@@ -89,6 +89,8 @@ export interface HardRecord {
 
 const HARD_FILE = 'hard.json';
 const COMMIT_FILE = 'commit';
+/** a replicated shard whose log contradicted a committed entry: it neither votes nor serves until resynced */
+const VIOLATION_FILE = 'violation';
 
 /** One shard's log and snapshot. */
 export class ShardLog {
@@ -164,6 +166,7 @@ export class ShardLog {
           // written atomically, so a bad one is damage, not a torn write
           return this.markCorrupt(`${hardFile}: ${(e as Error).message}`);
         }
+        if (existsSync(join(this.dir, VIOLATION_FILE))) this.violation = readFileSync(join(this.dir, VIOLATION_FILE), 'utf8') || 'a log violation';
         const hint = Number(existsSync(join(this.dir, COMMIT_FILE)) ? readFileSync(join(this.dir, COMMIT_FILE), 'utf8') : 0);
         this.commitHint = Number.isInteger(hint) && hint > 0 ? hint : 0;
       }
@@ -558,6 +561,20 @@ export class ShardLog {
     this.hard = { ...h };
   }
 
+  /** A log violation found before a restart (replication.ts): remembered until the shard is resynced. */
+  violation: string | undefined;
+
+  /** Remembers (durably) or forgets a log violation of this shard. */
+  saveViolation(why: string | undefined): void {
+    mkdirSync(this.dir, { recursive: true });
+    if (why === undefined) {
+      if (this.violation === undefined) return;
+      rmSync(join(this.dir, VIOLATION_FILE), { force: true });
+      fsyncDir(this.dir);
+    } else writeFileAtomic(this.dir, VIOLATION_FILE, why);
+    this.violation = why;
+  }
+
   /** Writes the commit position as a hint, without fsync: a restart applies up to it at once; safety never needs it. */
   saveCommitHint(n: number): void {
     if (n === this.commitHint || this.corrupt || this.hintWriting) return;
@@ -611,6 +628,7 @@ export class ShardLog {
     this.loaded = [];
     this.segMax.clear();
     this.commitHint = 0;
+    this.violation = undefined;
   }
 }
 
