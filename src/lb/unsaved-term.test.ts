@@ -1,4 +1,4 @@
-/** Review session 8 (LB side): each test fails on main (2449ff8) because of the finding it names. */
+/** The election term on disk before any vote (found by the independent review of session 8): a test that fails without it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetaStore } from './metadata.js';

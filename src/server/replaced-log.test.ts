@@ -1,4 +1,4 @@
-/** Review session 8: each test fails on main (2449ff8) because of the finding it names. */
+/** Windows where a shard's log is replaced or deposed (found by the independent review of session 8): each test fails without its fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
