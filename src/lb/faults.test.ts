@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetaStore } from './metadata.js';
 import { allRows, DEFAULT, row, serverStates, setup, sleep, until, type Call } from './testkit.js';
+import { HttpShardClient, UpstreamError, type VoteBody } from './shard-client.js';
 
 const SH1 = ['Server0', 'Server3', 'Server5']; // sh1's replicas in the default configuration
 
@@ -83,6 +84,40 @@ test('an /add that fails halfway forgets no acknowledged row: a new shard takes 
   assert.deepEqual(back, acked, `acknowledged ${acked.length} rows in sh5, ${back.length} readable after the failed /add`);
   assert.equal((await call('GET', '/status')).body.N, 6);
   assert.ok(!(await runtime.list()).some((h) => h.name === 'Good'), 'the rolled-back server was stopped');
+});
+
+test('an /add whose new shard cannot elect its first primary is rolled back like one whose server failed: nothing half-added stays', async (t) => {
+  // the collaborator refuses every vote for the new shard sh5 while `refuse` is set (the election fails 5 times)
+  let refuse = true;
+  const real = new HttpShardClient({ timeoutMs: 3000 });
+  const client = new Proxy(real, {
+    get(target, p) {
+      if (p === 'vote')
+        return (server: string, body: VoteBody, ms: number) => (refuse && body.shard === 'sh5' ? Promise.reject(new UpstreamError(server, 'vote refused by the test')) : target.vote(server, body, ms));
+      const v = (target as unknown as Record<string | symbol, unknown>)[p];
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const { call, close, runtime } = await setup({ extra: { client } });
+  t.after(close);
+  await call('POST', '/init', DEFAULT);
+  const body = { n: 2, new_shards: [{ Stud_id_low: 16384, Shard_id: 'sh5', Shard_size: 4096 }], servers: { Server8: ['sh5', 'sh1'], Server9: ['sh5'] } };
+  const before = Object.keys(await serverStates(call)).sort();
+  const a = await call('POST', '/add', body);
+  assert.equal(a.status, 503, JSON.stringify(a.body));
+  assert.equal(a.body.code, 'NO_PRIMARY');
+  const st = (await call('GET', '/status')).body;
+  assert.equal(st.N, 6, 'the added servers left again');
+  assert.ok(!st.shards.some((s: { Shard_id: string }) => s.Shard_id === 'sh5'), 'sh5 was forgotten');
+  assert.ok(!(await runtime.list()).some((h) => h.name === 'Server8' || h.name === 'Server9'), 'their processes were stopped');
+  assert.deepEqual(Object.keys(await serverStates(call)).sort(), before);
+  // sh1 still takes writes with its own three voters, and the same /add works once votes are answered
+  assert.equal((await call('POST', '/write', { data: [row(7)] })).status, 200);
+  refuse = false;
+  const again = await call('POST', '/add', body);
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal((await call('POST', '/write', { data: [row(16390)] })).status, 200);
+  assert.equal((await call('GET', '/status')).body.N, 8);
 });
 
 test('/init while many writes are in flight: no unhandled rejection, the LB keeps serving', async (t) => {

@@ -122,6 +122,8 @@ export class Membership {
       for (const name of Object.keys(plan.added)) c.uncommitted.add(name);
       try {
         await this.startServers(plan.added, fresh);
+        // new shards take no change before their first primary: one that cannot elect rolls the /add back too
+        if (this.pm) await this.electNew(plan.newShards.map((d) => c.topo.shard(d.Shard_id)!));
       } catch (e) {
         c.uncommitted.clear();
         // roll the membership back: the new servers leave (no acknowledged change lives only on them), new shards are forgotten
@@ -133,7 +135,6 @@ export class Membership {
         persist(c);
         throw e;
       }
-      if (this.pm) await this.electNew(plan.newShards.map((d) => c.topo.shard(d.Shard_id)!));
       // committed: the new replicas of existing shards (caught up and serving) vote from now on
       for (const [name, ids] of Object.entries(plan.added)) for (const id of ids) c.topo.shard(id)?.joining.delete(name);
       if (this.pm) await this.tellPrimaries(new Set(Object.values(plan.added).flat().filter((id) => !fresh.has(id))));
