@@ -182,23 +182,30 @@ test('shards electing at once (a restart of the whole cluster) spread their prim
   assert.equal(new Set(Object.values(after)).size, 3, `no server leads two shards while one leads none: ${JSON.stringify(after)}`);
 });
 
-test('rebalance: after the cluster was whole and quiet, primaries gathered on one server move apart one at a time; a write meanwhile waits and lands', async () => {
+/** Three servers, three shards all led by Server0, a clock the test moves (at 1,000,000) and a 10 s quiet time. */
+async function gathered() {
   const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
-  let t = 1_000_000;
-  (w.c as { now: () => number }).now = () => t;
+  const clock = { t: 1_000_000 };
+  (w.c as { now: () => number }).now = () => clock.t;
   w.c.s.rebalanceQuietMs = 10_000;
   for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: 'Server0' }), true);
-  assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0']);
-  await w.sh('sh1').write([row(1)], [1]);
+  /** every shard's executor has run what was queued in it (a move, a write) */
   const settle = async () => {
     for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
   };
+  return { w, clock, settle };
+}
+
+test('rebalance: after the cluster was whole and quiet, primaries gathered on one server move apart one at a time; a write meanwhile waits and lands', async () => {
+  const { w, clock, settle } = await gathered();
+  assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0']);
+  await w.sh('sh1').write([row(1)], [1]);
   w.pm.tick(); // whole from now on
-  t += 9_000;
+  clock.t += 9_000;
   w.pm.tick();
   await settle();
   assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0'], 'not before it was quiet that long');
-  t += 1_000;
+  clock.t += 1_000;
   w.pm.tick(); // the move starts: sh1's election queued in its executor
   const write = w.sh('sh1').write([row(2)], [2]); // queued behind it: it must land on sh1's new primary
   w.pm.tick(); // at most one move at a time
@@ -210,15 +217,15 @@ test('rebalance: after the cluster was whole and quiet, primaries gathered on on
   assert.ok(one.terms.sh1 > 1 && one.terms.sh2 === 1);
   assert.ok(w.c.events.list().some((e) => e.kind === 'elected' && /rebalance/.test(e.detail ?? '')));
   assert.equal(w.sh('sh1').lead.acked, w.fake.log('Server1', 'sh1').entries.length, 'the write after the move was acknowledged by the new primary');
-  t += 5_000;
+  clock.t += 5_000;
   w.pm.tick();
   await settle();
   assert.equal(w.pm.view().primaries.sh2, 'Server0', 'a second move waits out the quiet time too');
-  t += 5_000;
+  clock.t += 5_000;
   w.pm.tick();
   await settle();
   assert.equal(w.pm.view().primaries.sh2, 'Server0', 'counted from when the cluster was whole again after the move (its election made it not whole)');
-  t += 5_000;
+  clock.t += 5_000;
   w.pm.tick();
   await settle();
   assert.deepEqual(Object.values(w.pm.view().primaries).sort(), ['Server0', 'Server1', 'Server2']);
@@ -230,47 +237,39 @@ test('rebalance: after the cluster was whole and quiet, primaries gathered on on
 });
 
 test('rebalance: nothing moves while a server is not serving or a shard has no primary', async () => {
-  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
-  let t = 1_000_000;
-  (w.c as { now: () => number }).now = () => t;
-  w.c.s.rebalanceQuietMs = 10_000;
-  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: 'Server0' }), true);
+  const { w, clock, settle } = await gathered();
   w.c.servers.get('Server2')!.status = 'fenced';
   for (let i = 0; i < 5; i++) {
     w.pm.tick();
-    t += 10_000;
+    clock.t += 10_000;
   }
   w.c.servers.get('Server2')!.status = 'serving';
   w.pm.tick(); // whole again: the quiet time starts over
-  t += 9_999;
+  clock.t += 9_999;
   w.pm.tick();
-  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  await settle();
   assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0']);
   w.c.s.rebalanceQuietMs = 0; // 0: never
-  t += 60_000;
+  clock.t += 60_000;
   w.pm.tick();
-  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  await settle();
   assert.deepEqual(Object.values(w.pm.view().primaries), ['Server0', 'Server0', 'Server0']);
 });
 
 test('rebalance: an election that runs between two ticks (an operator, a fault) starts the quiet time over', async () => {
-  const w = await world(['Server0', 'Server1', 'Server2'], ['sh1', 'sh2', 'sh3']);
-  let t = 1_000_000;
-  (w.c as { now: () => number }).now = () => t;
-  w.c.s.rebalanceQuietMs = 10_000;
-  for (const id of ['sh1', 'sh2', 'sh3']) assert.equal(await w.pm.elect(w.sh(id), 'test', { prefer: 'Server0' }), true);
+  const { w, clock, settle } = await gathered();
   w.pm.tick(); // whole from now on
-  t += 9_900;
+  clock.t += 9_900;
   await w.pm.electNow(['sh3']); // done before the next tick (it moves sh3 to a server leading none)
   const after = w.pm.view().primaries;
   assert.equal(Object.values(after).filter((p) => p === 'Server0').length, 2);
-  t += 100;
+  clock.t += 100;
   w.pm.tick();
-  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  await settle();
   assert.deepEqual(w.pm.view().primaries, after, 'no move 100 ms after an election');
-  t += 10_000;
+  clock.t += 10_000;
   w.pm.tick();
-  for (const id of ['sh1', 'sh2', 'sh3']) await w.sh(id).run(async () => undefined);
+  await settle();
   assert.deepEqual(Object.values(w.pm.view().primaries).sort(), ['Server0', 'Server1', 'Server2'], 'one move once it was quiet that long');
 });
 

@@ -1,34 +1,11 @@
 /** Windows where a shard's log is replaced or deposed (found by the independent review of session 8): each test fails without its fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { appCall, open, schema, sleep, tmp, w } from './testkit.js';
+import { appCall, fakeReplica, open, schema, sleep, slowNextSync, tmp, w } from './testkit.js';
 import { HINT_MS } from './replication.js';
 import { createServerApp } from './app.js';
 import { ShardStore } from './store.js';
 import type { Replication } from './replication.js';
-
-/** A replica that answers every append (ok) while `mode.ok`, else 503 (down). */
-async function fakeReplica(mode: { ok: boolean }): Promise<{ url: string; server: Server }> {
-  const s = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c) => (data += c));
-    req.on('end', () => {
-      const b = JSON.parse(data || '{}');
-      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
-      res.setHeader('content-type', 'application/json');
-      if (!mode.ok) {
-        res.statusCode = 503;
-        res.end(JSON.stringify({ message: 'down', code: 'NO_REPLICA' }));
-        return;
-      }
-      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s };
-}
 
 async function server(dir: string) {
   const store = await ShardStore.open({ dataDir: dir });
@@ -56,15 +33,7 @@ test('a primary deposed during its write fsync, then given a copy past that inde
   assert.equal(p.status, 200, p.text);
   // its replicas stop answering, and its disk stalls on the next fsync (the write's)
   mode.ok = false;
-  const orig = a.store.syncShard.bind(a.store);
-  let slow = true;
-  (a.store as any).syncShard = async (s: string, i?: boolean) => {
-    if (slow) {
-      slow = false;
-      await sleep(600);
-    }
-    return orig(s, i);
-  };
+  slowNextSync(a.store, 600);
   const write = a.call('POST', '/write', { shard: 'sh1', term: 1, data: [{ Stud_id: 7, Stud_name: 'seven', Stud_marks: 7 }] });
   await sleep(100);
   // meanwhile the LB elected S2 in term 2 (S1's write, entry 2 of term 1, was on no other replica, so it is not in
@@ -123,15 +92,7 @@ test('a recreated shard restarted before its first commit hint does not take the
 
 test('an append answered after a /repl/recreate wiped its entries does not vouch for them (ok + matchIndex of a log that is gone)', async () => {
   const a = await open(tmp());
-  const orig = a.store.syncShard.bind(a.store);
-  let slow = true;
-  (a.store as any).syncShard = async (s: string, i?: boolean) => {
-    if (slow) {
-      slow = false;
-      await sleep(300);
-    }
-    return orig(s, i);
-  };
+  slowNextSync(a.store, 300);
   // the primary's first append to a replica the LB is about to recreate (rejoin.ts: /repl/members, then the floor,
   // then /repl/recreate); its fsync is slow
   const ap = a.call('POST', '/repl/append', { shard: 'sh1', term: 2, leader: 'S0', prevIndex: 0, prevTerm: 0, entries: [w(1, 1, 1), w(2, 2, 2), w(3, 2, 3)], leaderCommit: 1 });

@@ -1,9 +1,7 @@
 /** Regression tests for the independent review of the replication wiring (findings 4 and 5): each failed before its fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { open, sleep, tmp, w } from './testkit.js';
+import { fakeReplica, open, sleep, tmp, w } from './testkit.js';
 import type { ShardLog } from './wal.js';
 
 test('a minIndex read of a shard with no replication state here (a new or wiped volume) is 503 BEHIND, never served stale', async () => {
@@ -61,20 +59,6 @@ test('a replica whose log write fails (a full disk) keeps nothing of that append
   assert.equal(log.lastIndex, 3, 'a replica that answered ok with matchIndex 3 must hold 1..3 in its log');
 });
 
-async function fakeReplica(): Promise<{ url: string; server: Server }> {
-  const s = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c) => (data += c));
-    req.on('end', () => {
-      const b = JSON.parse(data || '{}');
-      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s };
-}
 
 test('a write whose log write fails on the primary is answered as an error and never replicated, committed or applied', async (t) => {
   const dir = tmp();

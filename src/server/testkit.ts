@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
@@ -40,4 +42,41 @@ export async function open(dataDir: string, configure = true) {
   const ids = async () => ((await call('POST', '/read', { shard: 'sh1', Stud_id: { low: 0, high: 1000 } })).body.data as { Stud_id: number }[]).map((r) => r.Stud_id);
   const st = async () => (await call('GET', '/state')).body.shards.sh1;
   return { store, call, ids, st };
+}
+
+/**
+ * A replica over real HTTP that answers every append ok (holding all it was sent) while `mode.ok`, else 503 (down),
+ * for a primary under test to count toward its majority.
+ */
+export async function fakeReplica(mode: { ok: boolean } = { ok: true }): Promise<{ url: string; server: Server }> {
+  const s = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      const b = JSON.parse(data || '{}');
+      const last = (b.prevIndex ?? 0) + (b.entries?.length ?? 0);
+      res.setHeader('content-type', 'application/json');
+      if (!mode.ok) {
+        res.statusCode = 503;
+        res.end(JSON.stringify({ message: 'down', code: 'NO_REPLICA' }));
+        return;
+      }
+      res.end(JSON.stringify({ term: b.term, ok: true, matchIndex: last, lastIndex: last, commitIndex: b.leaderCommit }));
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s };
+}
+
+/** The store's next fsync takes `ms` longer (a stalled disk); the ones after it are as fast as ever. */
+export function slowNextSync(store: ShardStore, ms: number): void {
+  const orig = store.syncShard.bind(store);
+  let slow = true;
+  (store as unknown as { syncShard: typeof orig }).syncShard = async (...a: Parameters<typeof orig>) => {
+    if (slow) {
+      slow = false;
+      await sleep(ms);
+    }
+    return orig(...a);
+  };
 }
