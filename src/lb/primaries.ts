@@ -156,17 +156,18 @@ export class Primaries {
     for (const s of shards) eligible[s.id] = s.voters().filter((v) => s.ready.has(v));
     const move = rebalanceMove(eligible, this.view().primaries);
     if (!move) return;
-    this.lastMove = now;
     const sh = this.c.topo.shard(move.shard)!;
+    // set at once: the cluster is not whole until the move has ended, so no second one starts meanwhile
     sh.lead.electing = true;
     const why = `rebalance: ${move.from} led ${move.shard} among more shards than ${move.to}`;
+    // checked before and after the wait: meanwhile a fault may have elected another, or the target left
+    const stillWanted = () => !sh.closed && sh.lead.primary === move.from && sh.ready.has(move.to);
     void sh
       .run(async () => {
-        if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
+        if (!stillWanted()) return false;
         // not caught up within the wait: no move (a forced election would depose the primary for another choice)
         if (!(await this.caughtUpWithin(move.to, sh.id, 1000))) return false;
-        // anything may have happened during that wait: a fault elected another, the target left
-        if (sh.closed || sh.lead.primary !== move.from || !sh.ready.has(move.to)) return false;
+        if (!stillWanted()) return false;
         return this.electLocked(sh, why, { force: true, prefer: move.to });
       })
       .catch(() => false)
