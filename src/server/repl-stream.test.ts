@@ -128,3 +128,27 @@ test('line framing: a frame outgrowing the limit closes the socket with an error
   assert.match((await err).message, /larger than 100 bytes/);
   assert.deepEqual(got, ['{"ok":1}']);
 });
+
+test("a stream the primary closes is closed on the replica's side too (no half-open socket left per reconnect)", async (t) => {
+  const s = createServer((_req, res) => res.end());
+  serveReplStream(s, async () => ({ status: 200, body: {} }), 1024 * 1024);
+  const url = await listen(s);
+  t.after(() => {
+    s.closeAllConnections();
+    s.close();
+  });
+  const open = () => new Promise<number>((r) => s.getConnections((_e, n) => r(n)));
+  for (let i = 0; i < 3; i++) {
+    const st = new ReplStream(url, 1000);
+    assert.equal((await st.call('/repl/append', {}, 1000)).status, 200);
+    st.close(); // as Peers does when a call times out, or when the server's replication closes
+  }
+  let n = await open();
+  for (let waited = 0; n > 0 && waited < 2000; waited += 20) {
+    await sleep(20);
+    n = await open();
+  }
+  assert.equal(n, 0, 'every closed stream is gone on the replica too');
+  // and the server can close: it does not wait for streams that nobody uses any more
+  await new Promise<void>((r) => s.close(() => r()));
+});

@@ -69,6 +69,9 @@ export function serveReplStream(server: Server, handle: StreamHandler, maxBody: 
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${STREAM_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`);
     (socket as Socket).setNoDelay?.(true);
     socket.on('error', () => undefined);
+    // the HTTP server's sockets allow half-open connections: a primary that closed its stream (a timeout, a new
+    // connection, its replication closing) would otherwise leave this end open for good, one socket per reconnect
+    socket.on('end', () => socket.destroy());
     lines(socket, maxBody, head, (line) => {
       let id: unknown;
       let answer: Promise<StreamAnswer>;
