@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { PausedSet, statusForAudit } from './chaos.js';
+import { faultNotMade, PausedSet, statusForAudit } from './chaos.js';
 import { LbClient } from './driver.js';
 
 test('PausedSet: each pause resumed once; resumeAll tries every one even when one throws', async () => {
@@ -43,4 +43,15 @@ test('statusForAudit: an LB that does not answer at the end says what to do, not
   const answers = (status: number, text: string) => ({ send: async () => ({ status, text }) });
   await assert.rejects(statusForAudit(answers(503, '{"message":"electing"}'), url), /answered 503 to GET \/status, so nothing could be audited: \{"message":"electing"\}/);
   assert.deepEqual(await statusForAudit(answers(200, '{"N":3}'), url), { N: 3 });
+});
+
+test('faultNotMade: a fault tried while the LB was down says so; other reasons are given as they are', () => {
+  const rows: [string, unknown, RegExp][] = [
+    ['kill-primary', new Error('connect ECONNREFUSED 127.0.0.1:5000'), /^kill-primary could not be made: connect ECONNREFUSED 127\.0\.0\.1:5000 \(the LB was down or restarting; counted as not made, the run goes on\)$/],
+    ['kill', new Error('read ECONNRESET'), /^kill could not be made: read ECONNRESET \(the LB was down/],
+    ['pause', new Error('fetch failed'), /^pause could not be made: fetch failed \(the LB was down/],
+    ['kill', new Error('no serving server to kill'), /^kill could not be made: no serving server to kill$/],
+    ['pause', 'docker: No such container: x', /^pause could not be made: docker: No such container: x$/],
+  ];
+  for (const [nemesis, e, want] of rows) assert.match(faultNotMade(nemesis, e), want);
 });

@@ -88,6 +88,16 @@ export class PausedSet {
   }
 }
 
+/**
+ * The log line of a fault that could not be made. Most often the LB was not answering (it had just been killed,
+ * or a restart-all was bringing it back), which a bare ECONNREFUSED does not say.
+ */
+export function faultNotMade(nemesis: string, e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const lbDown = /ECONNREFUSED|ECONNRESET|socket hang up|fetch failed|UND_ERR_SOCKET|other side closed/i.test(msg);
+  return `${nemesis} could not be made: ${msg}${lbDown ? ' (the LB was down or restarting; counted as not made, the run goes on)' : ''}`;
+}
+
 /** Per nemesis: faults planned, run, failed (tried, and the fault could not be made), skipped (the load had ended). */
 export interface NemesisCount {
   nemesis: Nemesis;
@@ -340,7 +350,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       try {
         done.push({ ...f, ...(await inject(f)), ok: true });
       } catch (e) {
-        o.log(`${at()}: ${f.nemesis} failed: ${(e as Error).message}`);
+        o.log(`${at()}: ${faultNotMade(f.nemesis, e)}`);
         done.push({ ...f, victim: '?', ok: false, detail: (e as Error).message });
       }
     }
