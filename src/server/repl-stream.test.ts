@@ -152,3 +152,32 @@ test("a stream the primary closes is closed on the replica's side too (no half-o
   // and the server can close: it does not wait for streams that nobody uses any more
   await new Promise<void>((r) => s.close(() => r()));
 });
+
+test('a stream given up on a stuck replica (paused: alive but silent) is closed on the replica once it runs again', async (t) => {
+  let stuck = true;
+  const s = createServer((_req, res) => res.end());
+  serveReplStream(
+    s,
+    async () => {
+      while (stuck) await sleep(20); // SIGSTOP: nothing answered meanwhile
+      return { status: 200, body: {} };
+    },
+    1024 * 1024,
+  );
+  const url = await listen(s);
+  t.after(() => {
+    s.closeAllConnections();
+    s.close();
+  });
+  const st = new ReplStream(url, 1000);
+  // the primary's call times out and it gives the connection up (ReplStream.fail destroys its socket)
+  await assert.rejects(st.call('/repl/append', {}, 100), /no answer within 100 ms/);
+  stuck = false; // resumed
+  const open = () => new Promise<number>((r) => s.getConnections((_e, n) => r(n)));
+  let n = await open();
+  for (let waited = 0; n > 0 && waited < 2000; waited += 20) {
+    await sleep(20);
+    n = await open();
+  }
+  assert.equal(n, 0, 'the given-up stream is gone on the replica too');
+});
