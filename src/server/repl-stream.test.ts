@@ -9,6 +9,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReplStream, serveReplStream, StreamUnsupported, type StreamHandler } from './repl-stream.js';
 import { Peers } from './peers.js';
+import { until } from '../lb/testkit.js';
+
+/** The connections `s` still holds once they had up to 2 s to go (0 as soon as none is left). */
+async function connectionsLeft(s: Server): Promise<number> {
+  const open = () => new Promise<number>((r) => s.getConnections((_e, n) => r(n)));
+  await until(async () => (await open()) === 0, 2000, 20);
+  return open();
+}
 
 async function listen(s: Server): Promise<string> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -137,18 +145,12 @@ test("a stream the primary closes is closed on the replica's side too (no half-o
     s.closeAllConnections();
     s.close();
   });
-  const open = () => new Promise<number>((r) => s.getConnections((_e, n) => r(n)));
   for (let i = 0; i < 3; i++) {
     const st = new ReplStream(url, 1000);
     assert.equal((await st.call('/repl/append', {}, 1000)).status, 200);
     st.close(); // as Peers does when a call times out, or when the server's replication closes
   }
-  let n = await open();
-  for (let waited = 0; n > 0 && waited < 2000; waited += 20) {
-    await sleep(20);
-    n = await open();
-  }
-  assert.equal(n, 0, 'every closed stream is gone on the replica too');
+  assert.equal(await connectionsLeft(s), 0, 'every closed stream is gone on the replica too');
   // and the server can close: it does not wait for streams that nobody uses any more
   await new Promise<void>((r) => s.close(() => r()));
 });
@@ -173,11 +175,5 @@ test('a stream given up on a stuck replica (paused: alive but silent) is closed 
   // the primary's call times out and it gives the connection up (ReplStream.fail destroys its socket)
   await assert.rejects(st.call('/repl/append', {}, 100), /no answer within 100 ms/);
   stuck = false; // resumed
-  const open = () => new Promise<number>((r) => s.getConnections((_e, n) => r(n)));
-  let n = await open();
-  for (let waited = 0; n > 0 && waited < 2000; waited += 20) {
-    await sleep(20);
-    n = await open();
-  }
-  assert.equal(n, 0, 'the given-up stream is gone on the replica too');
+  assert.equal(await connectionsLeft(s), 0, 'the given-up stream is gone on the replica too');
 });
